@@ -1,0 +1,1 @@
+public class T2 { [Xunit.Fact] public void A() {} }
