@@ -1,1 +1,47 @@
-var app = WebApplication.CreateBuilder(args).Build(); app.Run(); public partial class Program;
+using AspNetWebSockets;
+using Serilog;
+
+// Echo sample: every message on /echo goes back as it came (text as text, binary as binary), up to 64 MiB.
+// Run: dotnet run --project samples/Echo [--urls http://127.0.0.1:5080]
+Log.Logger = new LoggerConfiguration()
+    .MinimumLevel.Information()
+    .WriteTo.Console()
+    .CreateBootstrapLogger();
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Host.UseSerilog((context, configuration) => configuration
+    .ReadFrom.Configuration(context.Configuration)
+    .MinimumLevel.Information()
+    .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+    .WriteTo.Console());
+
+builder.Services.AddWebSockets(o =>
+{
+    o.MaxMessageSize = 64 * 1024 * 1024;
+    o.AllowedOrigins.Add("null"); // lets a page opened from a file:// URL try the echo too
+});
+
+var app = builder.Build();
+
+app.MapGet("/", () => Results.Content(EchoPage.Html, "text/html; charset=utf-8"));
+
+app.MapWebSocket("/echo", async (WebSocketConnection socket, CancellationToken closed) =>
+{
+    await foreach (WebSocketMessage message in socket.ReadAllAsync(closed))
+    {
+        await socket.SendAsync(message.Data, message.Type, closed);
+    }
+});
+
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    foreach (string url in app.Urls)
+    {
+        Log.Information("Echo sample listening: open {Url} in a browser, or connect a WebSocket client to {EchoUrl}", url, url.Replace("http", "ws", StringComparison.Ordinal) + "/echo");
+    }
+});
+
+app.Run();
+
+/// <summary>The entry point, visible to WebApplicationFactory in the integration tests.</summary>
+public partial class Program;

@@ -1,1 +1,0 @@
-namespace X; internal class P { }

@@ -1,0 +1,124 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using AspNetWebSockets.Protocol;
+
+namespace AspNetWebSockets;
+
+public sealed partial class WebSocketConnection
+{
+    private int _closeSent;
+
+    /// <summary>
+    /// Starts (or completes) the close handshake (RFC 6455 §7): sends a close frame with <paramref name="code"/> and
+    /// <paramref name="reason"/>, then waits for the peer's close frame — discarding data that arrives meanwhile —
+    /// for at most the close timeout, after which the connection is aborted and reported as 1006.
+    /// If a receive is pending elsewhere, that receive sees the peer's close and this call just waits for it.
+    /// </summary>
+    /// <param name="code">A close code valid on the wire: 1000–1003, 1007–1014 or 3000–4999.</param>
+    /// <param name="reason">At most 123 bytes of UTF-8.</param>
+    /// <param name="cancellationToken">Stops waiting for the peer; the connection is then aborted.</param>
+    /// <returns>A task that completes when the connection is closed.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The code may not be sent.</exception>
+    /// <exception cref="ArgumentException">The reason is over 123 bytes of UTF-8 or not well-formed.</exception>
+    public async Task CloseAsync(int code = WebSocketCloseCode.NormalClosure, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
+        int length = CloseFrame.Write(payload, code, reason); // validates before anything is sent
+        if (ReadyState == WebSocketReadyState.Closed)
+        {
+            return;
+        }
+
+        await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        await AwaitPeerCloseAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends our close frame once; later calls do nothing.</summary>
+    private async ValueTask SendCloseFrameAsync(ReadOnlyMemory<byte> payload)
+    {
+        if (Interlocked.Exchange(ref _closeSent, 1) != 0)
+        {
+            return;
+        }
+
+        EnterClosing();
+        try
+        {
+            await SendControlFrameAsync(WebSocketOpcode.Close, payload, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (WebSocketException)
+        {
+            // The transport failed; the connection is already terminated as 1006.
+        }
+    }
+
+    private async Task AwaitPeerCloseAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.CloseTimeout);
+        try
+        {
+            if (Interlocked.CompareExchange(ref _receiving, 1, 0) == 0)
+            {
+                // Nobody is reading: drain until the peer's close frame arrives.
+                byte[] scratch = ArrayPool<byte>.Shared.Rent(4096);
+                try
+                {
+                    while ((await ReceiveCoreAsync(scratch, timeout.Token).ConfigureAwait(false)).MessageType != WebSocketMessageType.Close)
+                    {
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(scratch);
+                    ExitReceive();
+                }
+            }
+            else
+            {
+                await _closed.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                Log.CloseTimeout(_logger, ConnectionId, (long)_settings.CloseTimeout.TotalMilliseconds);
+            }
+
+            Abort();
+        }
+    }
+
+    /// <summary>The peer's close frame arrived: echo it if we have not sent ours, then end the connection cleanly.</summary>
+    private async ValueTask OnCloseReceivedAsync(int code, string reason)
+    {
+        _closeReceived = true;
+        EnterClosing();
+        if (code == WebSocketCloseCode.NoStatusReceived)
+        {
+            await SendCloseFrameAsync(ReadOnlyMemory<byte>.Empty).ConfigureAwait(false);
+        }
+        else
+        {
+            // Echo the code (RFC 6455 §5.5.1), not the reason.
+            byte[] payload = new byte[2];
+            CloseFrame.Write(payload, code, null);
+            await SendCloseFrameAsync(payload).ConfigureAwait(false);
+        }
+
+        Terminate(new WebSocketCloseInfo(code, reason, WasClean: true), graceful: true);
+    }
+
+    /// <summary>Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then the transport is closed.</summary>
+    private async ValueTask FailAsync(ProtocolViolation violation)
+    {
+        int code = violation.ToCloseCode();
+        string description = violation.Describe();
+        Log.ProtocolViolation(_logger, ConnectionId, description, code);
+        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
+        int length = CloseFrame.Write(payload, code, null);
+        await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        Terminate(new WebSocketCloseInfo(code, description, WasClean: false), graceful: true);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using AspNetWebSockets.Protocol;
+
+namespace AspNetWebSockets;
+
+public sealed partial class WebSocketConnection
+{
+    private static readonly ValueWebSocketReceiveResult CloseResult = new(0, WebSocketMessageType.Close, endOfMessage: true);
+
+    private int _receiving;
+    private bool _closeReceived;
+
+    /// <summary>
+    /// Receives messages until the connection closes. Each message is valid until the loop moves to the next
+    /// one, when its pooled buffer is reused; the sequence ends when the close handshake completes or the
+    /// connection fails (see <see cref="Closed"/>).
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for the next message.</param>
+    /// <returns>The messages, one at a time.</returns>
+    public async IAsyncEnumerable<WebSocketMessage> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var message = new WebSocketMessage();
+        try
+        {
+            while (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false))
+            {
+                yield return message;
+            }
+        }
+        finally
+        {
+            message.Dispose();
+        }
+    }
+
+    /// <summary>Receives one whole message into a pooled buffer; dispose it when done. Returns null once the connection has closed.</summary>
+    /// <param name="cancellationToken">Stops waiting; the connection stays usable.</param>
+    /// <returns>The message, or null when the connection closed.</returns>
+    public async ValueTask<WebSocketMessage?> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        var message = new WebSocketMessage();
+        if (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false))
+        {
+            return message;
+        }
+
+        message.Dispose();
+        return null;
+    }
+
+    /// <summary>
+    /// Streaming receive: copies the next available part of the current message into <paramref name="buffer"/>.
+    /// <see cref="ValueWebSocketReceiveResult.EndOfMessage"/> marks a message's last part; a result of type
+    /// <see cref="WebSocketMessageType.Close"/> means the connection has closed (see <see cref="Closed"/>).
+    /// </summary>
+    /// <param name="buffer">Where to put payload bytes; must not be empty.</param>
+    /// <param name="cancellationToken">Stops waiting; the connection stays usable.</param>
+    /// <returns>How many bytes were written, the message type, and whether the message ended.</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<ValueWebSocketReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty)
+        {
+            throw new ArgumentException("The receive buffer must not be empty.", nameof(buffer));
+        }
+
+        EnterReceive();
+        try
+        {
+            return await ReceiveCoreAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ExitReceive();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReceiveIntoAsync(WebSocketMessage message, CancellationToken cancellationToken)
+    {
+        EnterReceive();
+        try
+        {
+            message.Reset();
+            while (true)
+            {
+                Memory<byte> free = message.GetFreeMemory(_decoder.Limits.MaxMessageSize);
+                if (free.IsEmpty)
+                {
+                    // Only reachable when MaxMessageSize exceeds what one array can hold.
+                    await FailAsync(ProtocolViolation.MessageTooBig).ConfigureAwait(false);
+                    return false;
+                }
+
+                ValueWebSocketReceiveResult result = await ReceiveCoreAsync(free, cancellationToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return false;
+                }
+
+                message.Type = result.MessageType;
+                message.Advance(result.Count);
+                if (result.EndOfMessage)
+                {
+                    return true;
+                }
+            }
+        }
+        finally
+        {
+            ExitReceive();
+        }
+    }
+
+    private void EnterReceive()
+    {
+        if (Interlocked.Exchange(ref _receiving, 1) != 0)
+        {
+            throw new InvalidOperationException("A receive is already in progress; only one may be pending at a time.");
+        }
+    }
+
+    private void ExitReceive() => Volatile.Write(ref _receiving, 0);
+
+    /// <summary>The receive loop: read, decode, answer control frames, and return the first data chunk or the close.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ValueWebSocketReceiveResult> ReceiveCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_closeReceived || ReadyState == WebSocketReadyState.Closed)
+            {
+                return CloseResult;
+            }
+
+            ReadResult read;
+            try
+            {
+                read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || ReadyState == WebSocketReadyState.Closed)
+            {
+                // Reset, aborted, or disposed under us: the peer is gone without a close frame.
+                TransportFailed(e);
+                return CloseResult;
+            }
+
+            ReadOnlySequence<byte> data = read.Buffer;
+            if (read.IsCanceled || ReadyState == WebSocketReadyState.Closed)
+            {
+                _input.AdvanceTo(data.Start);
+                return CloseResult;
+            }
+
+            if (!data.IsEmpty)
+            {
+                Volatile.Write(ref _lastReceived, Environment.TickCount64);
+                _unreadSeen = 0;
+            }
+
+            var reader = new SequenceReader<byte>(data);
+            DecodeStatus status = _decoder.Decode(ref reader, buffer.Span, out int written, out bool endOfMessage, out ProtocolViolation violation);
+            switch (status)
+            {
+                case DecodeStatus.Data:
+                    _input.AdvanceTo(reader.Position);
+                    return new ValueWebSocketReceiveResult(written, _decoder.MessageType, endOfMessage);
+
+                case DecodeStatus.NeedMoreData:
+                    _input.AdvanceTo(reader.Position, data.End);
+                    if (read.IsCompleted)
+                    {
+                        // End of stream without a close frame: the browser calls this 1006.
+                        Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+                        return CloseResult;
+                    }
+
+                    continue;
+
+                case DecodeStatus.Control:
+                    _input.AdvanceTo(reader.Position);
+                    if (await HandleControlFrameAsync().ConfigureAwait(false))
+                    {
+                        return CloseResult;
+                    }
+
+                    continue;
+
+                default:
+                    _input.AdvanceTo(reader.Position);
+                    await FailAsync(violation).ConfigureAwait(false);
+                    return CloseResult;
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using AspNetWebSockets.Protocol;
+
+namespace AspNetWebSockets;
+
+public sealed partial class WebSocketConnection
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    // Held for a whole data message (all fragments of a streamed one) so messages never interleave.
+    private readonly SemaphoreSlim _messageLock = new(1, 1);
+
+    // Held while one frame is written and flushed; control frames take only this one, so they can
+    // slip between the fragments of a streamed message.
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    private long _bufferedAmount;
+
+    /// <summary>Sends a text message.</summary>
+    /// <param name="text">The text; it must be well-formed UTF-16 (no lone surrogates).</param>
+    /// <param name="cancellationToken">Stops waiting for the send.</param>
+    /// <returns>A task that completes when the message has been handed to the transport.</returns>
+    /// <exception cref="ArgumentException">The text contains a lone surrogate.</exception>
+    public async ValueTask SendTextAsync(string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int byteCount;
+        try
+        {
+            byteCount = StrictUtf8.GetByteCount(text);
+        }
+        catch (EncoderFallbackException e)
+        {
+            throw new ArgumentException("The text is not well-formed UTF-16 (lone surrogate).", nameof(text), e);
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(byteCount, 1));
+        try
+        {
+            int length = StrictUtf8.GetBytes(text, buffer);
+            await SendMessageAsync(WebSocketOpcode.Text, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Sends a text message that is already UTF-8.</summary>
+    /// <param name="utf8">The UTF-8 bytes; they are validated.</param>
+    /// <param name="cancellationToken">Stops waiting for the send.</param>
+    /// <returns>A task that completes when the message has been handed to the transport.</returns>
+    /// <exception cref="ArgumentException">The bytes are not valid UTF-8.</exception>
+    public ValueTask SendTextAsync(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken = default)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+        {
+            throw new ArgumentException("Text messages must be valid UTF-8.", nameof(utf8));
+        }
+
+        return SendMessageAsync(WebSocketOpcode.Text, utf8, cancellationToken);
+    }
+
+    /// <summary>Sends a binary message.</summary>
+    /// <param name="data">The payload.</param>
+    /// <param name="cancellationToken">Stops waiting for the send.</param>
+    /// <returns>A task that completes when the message has been handed to the transport.</returns>
+    public ValueTask SendBinaryAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        SendMessageAsync(WebSocketOpcode.Binary, data, cancellationToken);
+
+    /// <summary>Sends a binary message whose payload is a (possibly multi-segment) sequence, as one frame.</summary>
+    /// <param name="data">The payload.</param>
+    /// <param name="cancellationToken">Stops waiting for the send.</param>
+    /// <returns>A task that completes when the message has been handed to the transport.</returns>
+    public async ValueTask SendBinaryAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken = default)
+    {
+        if (data.IsSingleSegment)
+        {
+            await SendBinaryAsync(data.First, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        ThrowIfNotOpen();
+        Interlocked.Add(ref _bufferedAmount, data.Length);
+        try
+        {
+            await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    ThrowIfNotOpen();
+                    FrameWriter.WriteFrame(_output, _role, WebSocketOpcode.Binary, fin: true, 0, data);
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+            finally
+            {
+                _messageLock.Release();
+            }
+        }
+        finally
+        {
+            Interlocked.Add(ref _bufferedAmount, -data.Length);
+        }
+    }
+
+    /// <summary>Sends a message of the given type: echo a received message with <c>SendAsync(message.Data, message.Type)</c>.</summary>
+    /// <param name="data">The payload (valid UTF-8 for text).</param>
+    /// <param name="messageType">Text or binary.</param>
+    /// <param name="cancellationToken">Stops waiting for the send.</param>
+    /// <returns>A task that completes when the message has been handed to the transport.</returns>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType messageType, CancellationToken cancellationToken = default) => messageType switch
+    {
+        WebSocketMessageType.Text => SendTextAsync(data, cancellationToken),
+        WebSocketMessageType.Binary => SendBinaryAsync(data, cancellationToken),
+        _ => throw new ArgumentOutOfRangeException(nameof(messageType), messageType, "Use CloseAsync to send a close frame."),
+    };
+
+    /// <summary>
+    /// Starts a streamed (fragmented) message for payloads too large to hold at once. Other messages wait until
+    /// it completes; control frames do not. Dispose the writer to finish the message.
+    /// </summary>
+    /// <param name="messageType">Text or binary.</param>
+    /// <param name="cancellationToken">Stops waiting for the message slot.</param>
+    /// <returns>A writer that sends each chunk as a fragment.</returns>
+    public async ValueTask<WebSocketMessageWriter> BeginMessageAsync(WebSocketMessageType messageType, CancellationToken cancellationToken = default)
+    {
+        if (messageType is not (WebSocketMessageType.Text or WebSocketMessageType.Binary))
+        {
+            throw new ArgumentOutOfRangeException(nameof(messageType), messageType, "A streamed message is text or binary.");
+        }
+
+        ThrowIfNotOpen();
+        await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new WebSocketMessageWriter(this, messageType);
+    }
+
+    /// <summary>Releases the message slot taken by <see cref="BeginMessageAsync"/>.</summary>
+    internal void EndMessage() => _messageLock.Release();
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        Interlocked.Add(ref _bufferedAmount, payload.Length);
+        try
+        {
+            await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WriteFrameAsync(opcode, fin: true, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _messageLock.Release();
+            }
+        }
+        finally
+        {
+            Interlocked.Add(ref _bufferedAmount, -payload.Length);
+        }
+    }
+
+    /// <summary>Writes one data fragment of a streamed message (the writer holds the message slot).</summary>
+    internal async ValueTask SendFragmentAsync(WebSocketOpcode opcode, bool fin, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        Interlocked.Add(ref _bufferedAmount, payload.Length);
+        try
+        {
+            await WriteFrameAsync(opcode, fin, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Add(ref _bufferedAmount, -payload.Length);
+        }
+    }
+
+    /// <summary>Writes a ping, pong or close frame, without waiting for a streamed message to finish.</summary>
+    private ValueTask SendControlFrameAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        WriteFrameAsync(opcode, fin: true, payload, requireOpen: false, cancellationToken);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteFrameAsync(WebSocketOpcode opcode, bool fin, ReadOnlyMemory<byte> payload, bool requireOpen, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Checked again under the lock: a close frame may have gone out while we waited, and nothing may follow it.
+            if (requireOpen)
+            {
+                ThrowIfNotOpen();
+            }
+            else if (ReadyState == WebSocketReadyState.Closed)
+            {
+                return;
+            }
+
+            FrameWriter.WriteFrame(_output, _role, opcode, fin, 0, payload.Span);
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        FlushResult result;
+        try
+        {
+            result = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw TransportFailed(e);
+        }
+
+        if (result.IsCompleted)
+        {
+            throw TransportFailed(new IOException("The transport was closed."));
+        }
+    }
+
+    private void ThrowIfNotOpen()
+    {
+        if (ReadyState != WebSocketReadyState.Open)
+        {
+            throw new WebSocketException(WebSocketError.InvalidState, $"The WebSocket is {ReadyState}; no more messages can be sent.");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using AspNetWebSockets.Protocol;
+using AspNetWebSockets.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace AspNetWebSockets;
+
+/// <summary>
+/// An open WebSocket connection, in the vocabulary of the browser's <c>WebSocket</c>: <see cref="Protocol"/>,
+/// <see cref="Extensions"/>, <see cref="ReadyState"/>, <see cref="BufferedAmount"/>, and <see cref="Closed"/>
+/// with the close code, reason and whether the close was clean.
+/// </summary>
+/// <remarks>
+/// Receive with <see cref="ReadAllAsync"/> (one message per iteration, pooled), <see cref="ReceiveAsync(CancellationToken)"/>
+/// (one whole message), or <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/> (a piece at a time, for messages
+/// too large to hold). Only one receive may be pending at a time. Sends are thread-safe: whole messages never interleave,
+/// and pings, pongs and close frames may go between the fragments of a streamed message. Pings are answered
+/// automatically, and keep-alive pings are sent and checked whether or not the application is reading.
+/// </remarks>
+public sealed partial class WebSocketConnection : IAsyncDisposable
+{
+    private readonly WebSocketTransport _transport;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly WebSocketRole _role;
+    private readonly MessageDecoder _decoder;
+    private readonly WebSocketConnectionSettings _settings;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource<WebSocketCloseInfo> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _closedToken = new();
+    private readonly long _openedAt = Environment.TickCount64;
+    private int _state = (int)WebSocketReadyState.Open;
+
+    internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
+    {
+        _transport = transport;
+        _input = transport.Input;
+        _output = transport.Output;
+        _settings = settings;
+        _role = settings.Role;
+        _logger = settings.Logger;
+        _decoder = new MessageDecoder(settings.Role, settings.Limits);
+        _lastReceived = _openedAt;
+        settings.Heartbeat?.Register(this);
+    }
+
+    /// <summary>The subprotocol the server selected (<c>Sec-WebSocket-Protocol</c>), or an empty string.</summary>
+    public string Protocol => _settings.SubProtocol ?? string.Empty;
+
+    /// <summary>The negotiated extensions as sent in <c>Sec-WebSocket-Extensions</c>, or an empty string.</summary>
+    public string Extensions => _settings.Extensions;
+
+    /// <summary>The connection's state.</summary>
+    public WebSocketReadyState ReadyState => (WebSocketReadyState)Volatile.Read(ref _state);
+
+    /// <summary>Bytes of payload accepted by send calls that have not yet been handed to the transport.</summary>
+    public long BufferedAmount => Interlocked.Read(ref _bufferedAmount);
+
+    /// <summary>Completes when the connection is closed, with the code, reason and whether the close handshake completed.</summary>
+    public Task<WebSocketCloseInfo> Closed => _closed.Task;
+
+    /// <summary>Cancelled when the connection closes for any reason (close handshake, failure, abort, server shutdown).</summary>
+    public CancellationToken ConnectionClosed => _closedToken.Token;
+
+    /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
+    public string ConnectionId => _settings.ConnectionId;
+
+    internal WebSocketRole Role => _role;
+
+    internal MessageDecoder Decoder => _decoder;
+
+    /// <summary>Closes the connection at once, without a close handshake. <see cref="Closed"/> reports 1006.</summary>
+    public void Abort() => Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+
+    /// <summary>Closes with 1000 if still open (waiting at most the close timeout for the peer), then releases the connection.</summary>
+    /// <returns>A task that completes when the connection is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (ReadyState != WebSocketReadyState.Closed)
+        {
+            try
+            {
+                await CloseAsync(WebSocketCloseCode.NormalClosure, null, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or InvalidOperationException)
+            {
+                Abort();
+            }
+        }
+
+        Abort();
+    }
+
+    /// <summary>
+    /// Moves to Closed exactly once: records how the connection ended, stops keep-alive, signals
+    /// <see cref="ConnectionClosed"/>, and ends the transport (gracefully after a close handshake, abruptly otherwise).
+    /// </summary>
+    private void Terminate(WebSocketCloseInfo info, bool graceful)
+    {
+        if (Interlocked.Exchange(ref _state, (int)WebSocketReadyState.Closed) == (int)WebSocketReadyState.Closed)
+        {
+            return;
+        }
+
+        _settings.Heartbeat?.Unregister(this);
+        if (graceful)
+        {
+            _ = CompleteTransportAsync();
+        }
+        else
+        {
+            _transport.Abort();
+            _input.CancelPendingRead();
+        }
+
+        Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, Environment.TickCount64 - _openedAt);
+        _closed.TrySetResult(info);
+        try
+        {
+            _closedToken.Cancel();
+        }
+        catch (AggregateException e)
+        {
+            // A callback registered by the application threw; the connection is closed regardless.
+            Log.TransportFailed(_logger, ConnectionId, e);
+        }
+    }
+
+    private async Task CompleteTransportAsync()
+    {
+        try
+        {
+            await _transport.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.TransportFailed(_logger, ConnectionId, e);
+            _transport.Abort();
+        }
+    }
+
+    /// <summary>Open → Closing, unless already further along.</summary>
+    private void EnterClosing() => Interlocked.CompareExchange(ref _state, (int)WebSocketReadyState.Closing, (int)WebSocketReadyState.Open);
+
+    private WebSocketException TransportFailed(Exception e)
+    {
+        Log.TransportFailed(_logger, ConnectionId, e);
+        Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+        return new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection was closed by the peer without a close handshake.", e);
+    }
+}

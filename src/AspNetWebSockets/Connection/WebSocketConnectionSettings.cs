@@ -1,0 +1,30 @@
+using AspNetWebSockets.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AspNetWebSockets;
+
+/// <summary>Everything a connection needs to know at construction, resolved from options and the handshake.</summary>
+internal sealed class WebSocketConnectionSettings
+{
+    public WebSocketRole Role { get; init; } = WebSocketRole.Server;
+
+    public DecoderLimits Limits { get; init; } = new(1024 * 1024, 1024 * 1024, 4096);
+
+    public TimeSpan KeepAliveInterval { get; init; } = Timeout.InfiniteTimeSpan;
+
+    public TimeSpan KeepAliveTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public string? SubProtocol { get; init; }
+
+    public string Extensions { get; init; } = string.Empty;
+
+    public string ConnectionId { get; init; } = string.Empty;
+
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>The shared timer that drives keep-alive; null disables keep-alive.</summary>
+    public WebSocketHeartbeat? Heartbeat { get; init; }
+}

@@ -1,0 +1,235 @@
+using System.Net.WebSockets;
+using AspNetWebSockets.Extensions;
+using AspNetWebSockets.Handshake;
+using AspNetWebSockets.Protocol;
+using AspNetWebSockets.Transport;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Net.Http.Headers;
+
+namespace AspNetWebSockets.Hosting;
+
+/// <summary>
+/// The request delegate behind a <c>MapWebSocket</c> endpoint: validates the handshake (nothing reaches the handler
+/// before a valid upgrade), upgrades, picks the transport, runs the application's handler, and closes the
+/// connection after it — 1000 when the handler returns, 1011 when it throws.
+/// </summary>
+internal sealed class WebSocketEndpointHandler
+{
+    private readonly RequestDelegate _handler;
+    private EndpointSettings? _settings;
+
+    public WebSocketEndpointHandler(RequestDelegate handler) => _handler = handler;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
+        EndpointSettings settings = _settings ??= EndpointSettings.Resolve(context.GetEndpoint(), server.Options);
+
+        HandshakeFailure failure = Negotiate(context, server, settings, out string? subProtocol, out string extensions, out byte reservedBits);
+        IHttpUpgradeFeature? upgrade = context.Features.Get<IHttpUpgradeFeature>();
+        if (failure == HandshakeFailure.None && upgrade is not { IsUpgradableRequest: true })
+        {
+            // A valid request on a connection that cannot be upgraded (e.g. HTTP/2 without extended CONNECT).
+            failure = HandshakeFailure.HttpVersionNotSupported;
+        }
+
+        if (failure != HandshakeFailure.None)
+        {
+            Reject(context, failure, server);
+            return;
+        }
+
+        IHeaderDictionary headers = context.Response.Headers;
+        headers.Connection = "Upgrade";
+        headers.Upgrade = "websocket";
+        headers.SecWebSocketAccept = WebSocketAccept.Compute(context.Request.Headers.SecWebSocketKey.ToString());
+        if (subProtocol is not null)
+        {
+            headers.SecWebSocketProtocol = subProtocol;
+        }
+
+        if (extensions.Length > 0)
+        {
+            headers.SecWebSocketExtensions = extensions;
+        }
+
+        IHttpRequestLifetimeFeature? lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
+        Action abortConnection = lifetime is null ? static () => { } : lifetime.Abort;
+        Stream stream = await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
+
+        var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
+        {
+            Role = WebSocketRole.Server,
+            Limits = settings.Limits,
+            KeepAliveInterval = server.Options.KeepAliveInterval,
+            KeepAliveTimeout = server.Options.KeepAliveTimeout,
+            CloseTimeout = server.Options.CloseTimeout,
+            SubProtocol = subProtocol,
+            Extensions = extensions,
+            ConnectionId = context.Connection.Id,
+            Logger = server.Logger,
+            Heartbeat = server.Heartbeat,
+        });
+        connection.Decoder.AllowedReservedBits = reservedBits;
+
+        server.Register(connection);
+        context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
+        context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
+        Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
+        try
+        {
+            await _handler(context).ConfigureAwait(false);
+            await CloseIfOpenAsync(connection, WebSocketCloseCode.NormalClosure).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // No exception details on the wire: they may be security-sensitive.
+            Log.HandlerFailed(server.Logger, connection.ConnectionId, e);
+            await CloseIfOpenAsync(connection, WebSocketCloseCode.InternalServerError).ConfigureAwait(false);
+        }
+        finally
+        {
+            server.Unregister(connection);
+            connection.Abort(); // no-op after a completed close; otherwise releases the transport
+        }
+    }
+
+    private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, EndpointSettings settings, out string? subProtocol, out string extensions, out byte reservedBits)
+    {
+        subProtocol = null;
+        extensions = string.Empty;
+        reservedBits = 0;
+        HttpRequest request = context.Request;
+        IHeaderDictionary headers = request.Headers;
+        var handshake = new HandshakeRequest
+        {
+            Method = request.Method,
+            Protocol = request.Protocol,
+            Host = headers.Host,
+            Upgrade = headers.Upgrade,
+            Connection = headers.Connection,
+            SecWebSocketKey = headers.SecWebSocketKey,
+            SecWebSocketVersion = headers.SecWebSocketVersion,
+            SecWebSocketProtocol = headers.SecWebSocketProtocol,
+            SecWebSocketExtensions = headers.SecWebSocketExtensions,
+            ContentLength = request.ContentLength,
+            TransferEncoding = headers.TransferEncoding,
+        };
+
+        HandshakeFailure failure = HandshakeValidator.Validate(handshake);
+        if (failure != HandshakeFailure.None)
+        {
+            return failure;
+        }
+
+        WebSocketServerOptions options = server.Options;
+        if (!OriginPolicy.IsAllowed(headers.Origin.ToString(), headers.Host.ToString(), request.Scheme, (IReadOnlyCollection<string>)options.AllowedOrigins, options.AllowAnyOrigin))
+        {
+            return HandshakeFailure.OriginNotAllowed;
+        }
+
+        if (settings.SubProtocols.Count > 0)
+        {
+            var offered = new List<string>();
+            HeaderTokens.TryParseTokenList(headers.SecWebSocketProtocol, HandshakeValidator.MaxListHeaderLength, offered);
+            subProtocol = SubProtocolSelector.Select(settings.SubProtocols, offered);
+        }
+
+        if (subProtocol is null && settings.RequireSubProtocol)
+        {
+            return HandshakeFailure.SubProtocolRequired;
+        }
+
+        if (server.ExtensionFactories.Count > 0 && headers.SecWebSocketExtensions.Count > 0)
+        {
+            var offers = new List<ExtensionOffer>();
+            ExtensionHeaderParser.TryParse(headers.SecWebSocketExtensions, HandshakeValidator.MaxListHeaderLength, offers);
+            (extensions, reservedBits) = ExtensionNegotiation.Negotiate(offers, server.ExtensionFactories);
+        }
+
+        return HandshakeFailure.None;
+    }
+
+    private static void Reject(HttpContext context, HandshakeFailure failure, WebSocketServer server)
+    {
+        int status = failure.ToStatusCode();
+        Log.HandshakeRejected(server.Logger, status, failure.Describe());
+        HttpResponse response = context.Response;
+        response.StatusCode = status;
+        switch (failure)
+        {
+            case HandshakeFailure.NotWebSocketUpgrade or HandshakeFailure.HttpVersionNotSupported:
+                response.Headers.Connection = "Upgrade";
+                response.Headers.Upgrade = "websocket";
+                break;
+            case HandshakeFailure.UnsupportedVersion:
+                response.Headers.SecWebSocketVersion = "13";
+                break;
+            case HandshakeFailure.MethodNotAllowed:
+                response.Headers.Allow = "GET";
+                break;
+        }
+    }
+
+    private static WebSocketTransport SelectTransport(HttpContext context, WebSocketServerOptions options, Stream stream, Action abortConnection)
+    {
+        // Kestrel's own pipes are used only where they were proven to carry the upgraded bytes: plain-text HTTP/1.1.
+        // Under TLS the pipe reader does not read ahead on its own, which the keep-alive relies on.
+        if (options.UseTransportPipes
+            && !context.Request.IsHttps
+            && HttpProtocol.IsHttp11(context.Request.Protocol)
+            && context.Features.Get<IConnectionTransportFeature>() is { } transportFeature)
+        {
+            return new PipeTransport(transportFeature.Transport, abortConnection, completeOnClose: false);
+        }
+
+        return new StreamTransport(stream, abortConnection);
+    }
+
+    private static async Task CloseIfOpenAsync(WebSocketConnection connection, int code)
+    {
+        if (connection.ReadyState is WebSocketReadyState.Open or WebSocketReadyState.Closing)
+        {
+            try
+            {
+                await connection.CloseAsync(code).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is WebSocketException or IOException or InvalidOperationException)
+            {
+                connection.Abort();
+            }
+        }
+    }
+
+    /// <summary>This endpoint's effective settings: endpoint metadata over server options, resolved once.</summary>
+    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits)
+    {
+        public static EndpointSettings Resolve(Endpoint? endpoint, WebSocketServerOptions options)
+        {
+            IReadOnlyList<string> subProtocols = options.SubProtocols.ToArray();
+            bool required = options.RequireSubProtocol;
+            long maxMessageSize = options.MaxMessageSize;
+            if (endpoint is not null)
+            {
+                foreach (SubProtocolMetadata metadata in endpoint.Metadata.GetOrderedMetadata<SubProtocolMetadata>())
+                {
+                    if (metadata.SubProtocols.Count > 0)
+                    {
+                        subProtocols = metadata.SubProtocols;
+                    }
+
+                    required = metadata.Required ?? required;
+                }
+
+                maxMessageSize = endpoint.Metadata.GetMetadata<MaxMessageSizeMetadata>()?.MaxMessageSize ?? maxMessageSize;
+            }
+
+            long maxFrameSize = Math.Min(options.MaxFrameSize ?? maxMessageSize, maxMessageSize);
+            return new EndpointSettings(subProtocols, required, new DecoderLimits(maxMessageSize, maxFrameSize, options.MaxFragmentsPerMessage));
+        }
+    }
+}

@@ -1,0 +1,13 @@
+namespace AspNetWebSockets.Hosting;
+
+/// <summary>Endpoint metadata: the subprotocols this endpoint speaks, most preferred first, and whether one is required.</summary>
+internal sealed record SubProtocolMetadata(IReadOnlyList<string> SubProtocols, bool? Required);
+
+/// <summary>Endpoint metadata: this endpoint's largest accepted message.</summary>
+internal sealed record MaxMessageSizeMetadata(long MaxMessageSize);
+
+/// <summary>Endpoint metadata marking an endpoint created by <c>MapWebSocket</c>.</summary>
+internal sealed class WebSocketEndpointMarker
+{
+    public static readonly WebSocketEndpointMarker Instance = new();
+}

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using AspNetWebSockets.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AspNetWebSockets.Hosting;
+
+/// <summary>
+/// Server-wide state shared by every WebSocket endpoint: validated options, the one keep-alive timer, the
+/// registered extensions, and the set of open connections (so shutdown can close them all with 1001).
+/// </summary>
+internal sealed class WebSocketServer : IDisposable
+{
+    private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
+
+    public WebSocketServer(IOptions<WebSocketServerOptions> options, ILoggerFactory loggerFactory, IEnumerable<IWebSocketExtensionFactory> extensions)
+    {
+        Options = options.Value;
+        Logger = loggerFactory.CreateLogger("AspNetWebSockets");
+        ExtensionFactories = extensions.ToArray();
+        if (Options.KeepAliveInterval != Timeout.InfiniteTimeSpan)
+        {
+            Heartbeat = new WebSocketHeartbeat(WebSocketHeartbeat.PeriodFor(Options.KeepAliveInterval, Options.KeepAliveTimeout));
+        }
+    }
+
+    public WebSocketServerOptions Options { get; }
+
+    public ILogger Logger { get; }
+
+    public IReadOnlyList<IWebSocketExtensionFactory> ExtensionFactories { get; }
+
+    public WebSocketHeartbeat? Heartbeat { get; }
+
+    public int ConnectionCount => _connections.Count;
+
+    public void Register(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
+
+    public void Unregister(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
+
+    /// <summary>Sends 1001 to every open connection and waits, at most <paramref name="timeout"/>, for the close handshakes; aborts the rest.</summary>
+    public async Task CloseAllAsync(TimeSpan timeout)
+    {
+        WebSocketConnection[] open = _connections.Keys.ToArray();
+        if (open.Length == 0)
+        {
+            return;
+        }
+
+        Log.ShuttingDown(Logger, open.Length);
+        var closing = new Task[open.Length];
+        for (int i = 0; i < open.Length; i++)
+        {
+            closing[i] = CloseQuietlyAsync(open[i]);
+        }
+
+        try
+        {
+            await Task.WhenAll(closing).WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            foreach (WebSocketConnection connection in open)
+            {
+                connection.Abort();
+            }
+        }
+    }
+
+    public void Dispose() => Heartbeat?.Dispose();
+
+    private static async Task CloseQuietlyAsync(WebSocketConnection connection)
+    {
+        try
+        {
+            await connection.CloseAsync(WebSocketCloseCode.GoingAway, "Server shutting down").ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Shutdown must not fail because one peer misbehaved; CloseAsync already aborted it.
+            connection.Abort();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+namespace AspNetWebSockets;
+
+/// <summary>
+/// Server-wide settings for <c>MapWebSocket</c> endpoints, configured with <c>AddWebSockets(o =&gt; ...)</c>. Named so
+/// it does not clash with the framework's <c>Microsoft.AspNetCore.Builder.WebSocketOptions</c>. Every default is
+/// chosen to be safe on the open internet; each can be overridden per endpoint where noted.
+/// </summary>
+public sealed class WebSocketServerOptions
+{
+    /// <summary>
+    /// Largest message accepted, in bytes; a bigger one fails the connection with 1009 as soon as its declared
+    /// length is seen. Default 1 MiB. Per endpoint: <c>.WithMaxMessageSize(n)</c>.
+    /// </summary>
+    public long MaxMessageSize { get; set; } = 1024 * 1024;
+
+    /// <summary>Largest single frame accepted, in bytes (1009 above it). Default null: the same as <see cref="MaxMessageSize"/>.</summary>
+    public long? MaxFrameSize { get; set; }
+
+    /// <summary>
+    /// Most fragments one message may arrive in, counting empty ones; more fails the connection with 1008
+    /// (a flood of tiny fragments costs CPU without moving data). Default 4096.
+    /// </summary>
+    public int MaxFragmentsPerMessage { get; set; } = 4096;
+
+    /// <summary>
+    /// How long the peer may stay silent before the server pings it. Default 30 s; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// turns keep-alive off.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long after a ping the peer has to send anything (a pong or any data) before the connection is aborted and
+    /// reported as 1006. Works whether or not the application has a receive pending. Default 30 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> pings without ever timing out.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long to wait for the peer's close frame after sending ours before aborting. Default 5 s.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>On host shutdown, how long to wait for open connections to finish the 1001 close handshake. Default 5 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Browser origins allowed besides the request's own host, e.g. <c>https://example.com</c>; the entry <c>null</c>
+    /// allows <c>Origin: null</c>. A browser request from any other origin gets 403 before the upgrade, which stops
+    /// cross-site WebSocket hijacking. Requests without an <c>Origin</c> header (non-browser clients) always pass.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = new List<string>();
+
+    /// <summary>Turns the origin check off: every origin is accepted (the framework's built-in default). Default false.</summary>
+    public bool AllowAnyOrigin { get; set; }
+
+    /// <summary>
+    /// Subprotocols the server speaks, most preferred first; the first one the client also offers is selected
+    /// (RFC 6455 §4.2.2). Per endpoint: <c>.WithSubProtocols(...)</c>, which replaces this list.
+    /// </summary>
+    public IList<string> SubProtocols { get; } = new List<string>();
+
+    /// <summary>
+    /// When true, a handshake that matches none of <see cref="SubProtocols"/> is refused with 400 instead of
+    /// completing without a subprotocol. Default false. Per endpoint: <c>.RequireSubProtocol()</c>.
+    /// </summary>
+    public bool RequireSubProtocol { get; set; }
+
+    /// <summary>
+    /// On Kestrel over plain HTTP/1.1, read and write the connection's own pipes after the upgrade instead of the
+    /// upgrade stream: no copy per read, no flush per write. Other servers, TLS and HTTP/2 always use the stream.
+    /// Default true.
+    /// </summary>
+    public bool UseTransportPipes { get; set; } = true;
+}

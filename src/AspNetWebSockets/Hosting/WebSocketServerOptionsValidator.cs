@@ -1,0 +1,81 @@
+using AspNetWebSockets.Handshake;
+using Microsoft.Extensions.Options;
+
+namespace AspNetWebSockets.Hosting;
+
+/// <summary>Rejects option values that would make the server unsafe or unusable, at startup rather than on first request.</summary>
+internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSocketServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WebSocketServerOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxMessageSize <= 0)
+        {
+            failures.Add($"{nameof(options.MaxMessageSize)} must be positive.");
+        }
+
+        if (options.MaxFrameSize is <= 0)
+        {
+            failures.Add($"{nameof(options.MaxFrameSize)} must be positive when set.");
+        }
+
+        if (options.MaxFragmentsPerMessage <= 0)
+        {
+            failures.Add($"{nameof(options.MaxFragmentsPerMessage)} must be positive.");
+        }
+
+        CheckTimeout(options.KeepAliveInterval, nameof(options.KeepAliveInterval), allowInfinite: true, failures);
+        CheckTimeout(options.KeepAliveTimeout, nameof(options.KeepAliveTimeout), allowInfinite: true, failures);
+        CheckTimeout(options.CloseTimeout, nameof(options.CloseTimeout), allowInfinite: false, failures);
+        CheckTimeout(options.ShutdownTimeout, nameof(options.ShutdownTimeout), allowInfinite: false, failures);
+
+        foreach (string protocol in options.SubProtocols)
+        {
+            if (!IsToken(protocol))
+            {
+                failures.Add($"Subprotocol '{protocol}' is not an RFC 7230 token.");
+            }
+        }
+
+        if (options.RequireSubProtocol && options.SubProtocols.Count == 0)
+        {
+            failures.Add($"{nameof(options.RequireSubProtocol)} needs at least one entry in {nameof(options.SubProtocols)}.");
+        }
+
+        foreach (string origin in options.AllowedOrigins)
+        {
+            if (origin != "null" && !(Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri) && uri.AbsolutePath == "/" && uri.Host.Length > 0))
+            {
+                failures.Add($"Allowed origin '{origin}' is not an origin such as 'https://example.com' or 'null'.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    internal static bool IsToken(string value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return false;
+        }
+
+        foreach (char c in value)
+        {
+            if (!HeaderTokens.IsTokenChar(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void CheckTimeout(TimeSpan value, string name, bool allowInfinite, List<string> failures)
+    {
+        if (value <= TimeSpan.Zero && !(allowInfinite && value == Timeout.InfiniteTimeSpan))
+        {
+            failures.Add(allowInfinite ? $"{name} must be positive or Timeout.InfiniteTimeSpan." : $"{name} must be positive.");
+        }
+    }
+}

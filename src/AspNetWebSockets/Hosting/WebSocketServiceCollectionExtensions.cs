@@ -1,0 +1,38 @@
+using AspNetWebSockets;
+using AspNetWebSockets.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the AspNetWebSockets server.</summary>
+public static class WebSocketServiceCollectionExtensions
+{
+    /// <summary>Adds the WebSocket server with default options.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    public static IServiceCollection AddWebSockets(this IServiceCollection services) => services.AddWebSockets(static _ => { });
+
+    /// <summary>
+    /// Adds the WebSocket server and configures <see cref="WebSocketServerOptions"/>; the options are validated at startup.
+    /// Also makes <see cref="WebSocketConnection"/> injectable (request-scoped) into handlers and scoped services.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets options.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    public static IServiceCollection AddWebSockets(this IServiceCollection services, Action<WebSocketServerOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        services.AddOptions<WebSocketServerOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketServerOptions>, WebSocketServerOptionsValidator>());
+        services.TryAddSingleton<WebSocketServer>();
+        services.TryAddScoped<WebSocketConnectionAccessor>();
+        services.TryAddScoped(static sp => sp.GetRequiredService<WebSocketConnectionAccessor>().Connection
+            ?? throw new InvalidOperationException("WebSocketConnection is only available inside a MapWebSocket handler's request."));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketShutdownService>());
+        return services;
+    }
+}

@@ -1,1 +1,0 @@
-public class T2 { [Xunit.Fact] public void A() {} }
