@@ -10,12 +10,25 @@ public sealed partial class WebSocketConnection
     private long _unreadSeen;
 
     /// <summary>
-    /// Called by the shared heartbeat. Pings a peer that has been silent for the keep-alive interval; aborts it
-    /// (reported as 1006) when nothing at all has arrived within the keep-alive timeout after the ping.
+    /// Called by the shared heartbeat. Notices a peer that disconnected while the application was not reading
+    /// (reported as 1006, so <see cref="ConnectionClosed"/> fires); pings a peer that has been silent for the
+    /// keep-alive interval; aborts it (1006) when nothing at all has arrived within the keep-alive timeout after the ping.
     /// </summary>
     internal void OnHeartbeat(long now)
     {
         if (ReadyState != WebSocketReadyState.Open)
+        {
+            return;
+        }
+
+        if (PeekIdleInput(now))
+        {
+            Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+            return;
+        }
+
+        TimeSpan interval = _settings.KeepAliveInterval;
+        if (interval == Timeout.InfiniteTimeSpan)
         {
             return;
         }
@@ -25,7 +38,7 @@ public sealed partial class WebSocketConnection
         if (pingSentAt != 0 && lastReceived < pingSentAt)
         {
             TimeSpan timeout = _settings.KeepAliveTimeout;
-            if (timeout == Timeout.InfiniteTimeSpan || now - pingSentAt < (long)timeout.TotalMilliseconds || SawUnreadBytes(now))
+            if (timeout == Timeout.InfiniteTimeSpan || now - pingSentAt < (long)timeout.TotalMilliseconds)
             {
                 return;
             }
@@ -35,7 +48,7 @@ public sealed partial class WebSocketConnection
             return;
         }
 
-        if (now - lastReceived >= (long)_settings.KeepAliveInterval.TotalMilliseconds)
+        if (now - lastReceived >= (long)interval.TotalMilliseconds)
         {
             Volatile.Write(ref _pingSentAt, now);
             _ = SendKeepAlivePingAsync();
@@ -43,15 +56,16 @@ public sealed partial class WebSocketConnection
     }
 
     /// <summary>
-    /// When the application is not reading, bytes from a live peer pile up unread in the input pipe; growth since the
-    /// last look proves the peer is alive. This is what lets keep-alive work without a pending receive. Taking the
-    /// receive slot makes the peek safe: no read can be in flight while we hold it.
+    /// Looks at the input while the application is not reading. Bytes from a live peer pile up unread in the input
+    /// pipe, and growth since the last look counts as a sign of life — this is what lets keep-alive work without a
+    /// pending receive. Returns true when the peer has gone (end of stream with nothing left unread, or a transport
+    /// error). Taking the receive slot makes the peek safe: no read can be in flight while we hold it.
     /// </summary>
-    private bool SawUnreadBytes(long now)
+    private bool PeekIdleInput(long now)
     {
         if (Interlocked.CompareExchange(ref _receiving, 1, 0) != 0)
         {
-            return false; // a receive is in flight and would have recorded any arrival itself
+            return false; // a receive is in flight and records arrivals and the end of stream itself
         }
 
         try
@@ -67,14 +81,14 @@ public sealed partial class WebSocketConnection
             {
                 _unreadSeen = length;
                 Volatile.Write(ref _lastReceived, now);
-                return true;
             }
 
-            return false;
+            // Unread messages before the end stay readable: the application decides when to read them.
+            return read.IsCompleted && length == 0;
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return false; // the reader was completed under us: the connection is closing anyway
+            return true; // the transport failed (reset) or was completed under us
         }
         finally
         {

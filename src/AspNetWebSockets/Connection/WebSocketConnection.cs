@@ -111,7 +111,14 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         else
         {
             _transport.Abort();
-            _input.CancelPendingRead();
+            try
+            {
+                _input.CancelPendingRead(); // wakes a pending receive so it reports the close
+            }
+            catch (InvalidOperationException)
+            {
+                // The reader was already completed by the transport.
+            }
         }
 
         Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, Environment.TickCount64 - _openedAt);

@@ -25,6 +25,6 @@ internal sealed class WebSocketConnectionSettings
 
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
-    /// <summary>The shared timer that drives keep-alive; null disables keep-alive.</summary>
+    /// <summary>The shared timer that drives keep-alive and notices vanished peers; null (the test client) disables both.</summary>
     public WebSocketHeartbeat? Heartbeat { get; init; }
 }

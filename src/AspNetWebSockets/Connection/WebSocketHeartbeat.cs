@@ -22,6 +22,11 @@ internal sealed class WebSocketHeartbeat : IDisposable
     /// <summary>A tick often enough to honour the interval and timeout within a quarter of the shorter one, 10 ms to 1 s.</summary>
     public static TimeSpan PeriodFor(TimeSpan interval, TimeSpan timeout)
     {
+        if (interval == Timeout.InfiniteTimeSpan)
+        {
+            return TimeSpan.FromSeconds(1); // still needed to notice peers that vanish while the application is not reading
+        }
+
         TimeSpan shortest = timeout > TimeSpan.Zero && timeout < interval ? timeout : interval;
         long ms = Math.Clamp((long)shortest.TotalMilliseconds / 4, 10, 1000);
         return TimeSpan.FromMilliseconds(ms);

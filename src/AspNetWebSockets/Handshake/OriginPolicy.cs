@@ -100,7 +100,10 @@ internal static class OriginPolicy
 
         int shownPort = PortWithoutDefault(scheme, port);
         string result = string.Concat(scheme, "://", host, shownPort < 0 ? string.Empty : ":" + shownPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // Lower case on purpose: RFC 6454 §6.2 serializes scheme and host in lower case, which is what browsers send.
+#pragma warning disable CA1308
         normalized = result.ToLowerInvariant();
+#pragma warning restore CA1308
         return true;
     }
 

@@ -18,10 +18,7 @@ internal sealed class WebSocketServer : IDisposable
         Options = options.Value;
         Logger = loggerFactory.CreateLogger("AspNetWebSockets");
         ExtensionFactories = extensions.ToArray();
-        if (Options.KeepAliveInterval != Timeout.InfiniteTimeSpan)
-        {
-            Heartbeat = new WebSocketHeartbeat(WebSocketHeartbeat.PeriodFor(Options.KeepAliveInterval, Options.KeepAliveTimeout));
-        }
+        Heartbeat = new WebSocketHeartbeat(WebSocketHeartbeat.PeriodFor(Options.KeepAliveInterval, Options.KeepAliveTimeout));
     }
 
     public WebSocketServerOptions Options { get; }
@@ -30,7 +27,7 @@ internal sealed class WebSocketServer : IDisposable
 
     public IReadOnlyList<IWebSocketExtensionFactory> ExtensionFactories { get; }
 
-    public WebSocketHeartbeat? Heartbeat { get; }
+    public WebSocketHeartbeat Heartbeat { get; }
 
     public int ConnectionCount => _connections.Count;
 
@@ -67,7 +64,7 @@ internal sealed class WebSocketServer : IDisposable
         }
     }
 
-    public void Dispose() => Heartbeat?.Dispose();
+    public void Dispose() => Heartbeat.Dispose();
 
     private static async Task CloseQuietlyAsync(WebSocketConnection connection)
     {
