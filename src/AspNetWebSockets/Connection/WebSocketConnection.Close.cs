@@ -58,7 +58,7 @@ public sealed partial class WebSocketConnection
         timeout.CancelAfter(_settings.CloseTimeout);
         try
         {
-            if (Interlocked.CompareExchange(ref _receiving, 1, 0) == 0)
+            if (TryEnterReceive())
             {
                 // Nobody is reading: drain until the peer's close frame arrives.
                 byte[] scratch = ArrayPool<byte>.Shared.Rent(4096);

@@ -63,7 +63,7 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private bool PeekIdleInput(long now)
     {
-        if (Interlocked.CompareExchange(ref _receiving, 1, 0) != 0)
+        if (Interlocked.CompareExchange(ref _receiving, ReceiveByPeek, ReceiveIdle) != ReceiveIdle)
         {
             return false; // a receive is in flight and records arrivals and the end of stream itself
         }

@@ -10,6 +10,11 @@ public sealed partial class WebSocketConnection
 {
     private static readonly ValueWebSocketReceiveResult CloseResult = new(0, WebSocketMessageType.Close, endOfMessage: true);
 
+    // Who holds the input: nobody, an application receive (or the close drain), or the heartbeat's brief peek.
+    private const int ReceiveIdle = 0;
+    private const int ReceiveByApplication = 1;
+    private const int ReceiveByPeek = 2;
+
     private int _receiving;
     private bool _closeReceived;
 
@@ -117,13 +122,34 @@ public sealed partial class WebSocketConnection
 
     private void EnterReceive()
     {
-        if (Interlocked.Exchange(ref _receiving, 1) != 0)
+        if (!TryEnterReceive())
         {
             throw new InvalidOperationException("A receive is already in progress; only one may be pending at a time.");
         }
     }
 
-    private void ExitReceive() => Volatile.Write(ref _receiving, 0);
+    /// <summary>Takes the input for a receive; false if another receive holds it. Waits out the heartbeat's peek, which never awaits.</summary>
+    private bool TryEnterReceive()
+    {
+        SpinWait spin = default;
+        while (true)
+        {
+            int holder = Interlocked.CompareExchange(ref _receiving, ReceiveByApplication, ReceiveIdle);
+            if (holder == ReceiveIdle)
+            {
+                return true;
+            }
+
+            if (holder == ReceiveByApplication)
+            {
+                return false;
+            }
+
+            spin.SpinOnce();
+        }
+    }
+
+    private void ExitReceive() => Volatile.Write(ref _receiving, ReceiveIdle);
 
     /// <summary>The receive loop: read, decode, answer control frames, and return the first data chunk or the close.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -17,7 +17,17 @@ internal static class CloseFrame
     /// </summary>
     public static ProtocolViolation TryParse(ReadOnlySpan<byte> payload, out int code, out string reason)
     {
-        reason = string.Empty;
+        ProtocolViolation violation = Validate(payload, out code);
+        reason = violation == ProtocolViolation.None && payload.Length > 2 ? Encoding.UTF8.GetString(payload[2..]) : string.Empty;
+        return violation;
+    }
+
+    /// <summary>
+    /// The checks of <see cref="TryParse"/> without decoding the reason, so the receive path can vet a close frame
+    /// without allocating. <paramref name="code"/> is 1005 for an empty payload and 1006 on a violation.
+    /// </summary>
+    public static ProtocolViolation Validate(ReadOnlySpan<byte> payload, out int code)
+    {
         if (payload.IsEmpty)
         {
             code = WebSocketCloseCode.NoStatusReceived;
@@ -36,14 +46,12 @@ internal static class CloseFrame
             return ProtocolViolation.InvalidCloseCode;
         }
 
-        ReadOnlySpan<byte> reasonBytes = payload[2..];
-        if (!System.Text.Unicode.Utf8.IsValid(reasonBytes))
+        if (!System.Text.Unicode.Utf8.IsValid(payload[2..]))
         {
             return ProtocolViolation.InvalidCloseReason;
         }
 
         code = wireCode;
-        reason = reasonBytes.IsEmpty ? string.Empty : Encoding.UTF8.GetString(reasonBytes);
         return ProtocolViolation.None;
     }
 

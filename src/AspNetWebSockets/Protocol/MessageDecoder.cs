@@ -137,7 +137,7 @@ internal sealed class MessageDecoder
                 ControlOpcode = _frame.Opcode;
                 if (ControlOpcode == WebSocketOpcode.Close)
                 {
-                    violation = CloseFrame.TryParse(ControlPayload, out _, out _);
+                    violation = CloseFrame.Validate(ControlPayload, out _); // no reason string: the caller parses what it keeps
                     if (violation != ProtocolViolation.None)
                     {
                         return DecodeStatus.Violation;

@@ -22,14 +22,15 @@ public class CloseFrameTests
         { 5000, 5100, false },
     };
 
+    // The table itself: RFC 6455 §7.4.2 ranges, contiguous over 0..5100.
     [Fact]
     public void Code_ranges_cover_0_to_5100_once()
     {
         int next = 0;
         foreach (var row in CodeRanges())
         {
-            Assert.Equal(next, (int)row[0]!);
-            next = (int)row[1]! + 1;
+            Assert.Equal(next, row.Data.Item1);
+            next = row.Data.Item2 + 1;
         }
 
         Assert.Equal(5101, next);
@@ -46,6 +47,7 @@ public class CloseFrameTests
         }
     }
 
+    // RFC 6455 §5.5.1: a close code is an unsigned 16-bit integer; nothing outside 0..65535 is valid.
     [Theory]
     [InlineData(-1)]
     [InlineData(int.MinValue)]
@@ -81,6 +83,7 @@ public class CloseFrameTests
         }
     }
 
+    // RFC 6455 §7.4.2: codes of 5000 and above are undefined.
     [Theory]
     [InlineData("FF FF")]
     [InlineData("13 88")] // 5000
@@ -176,6 +179,7 @@ public class CloseFrameTests
         { new string('a', 121) + "€", 124 },                     // a multi-byte char crossing the limit
     };
 
+    // RFC 6455 §5.5: a reason that cannot fit is the caller's bug: ArgumentException, not truncation (ADVISORIES #7).
     [Theory]
     [MemberData(nameof(TooLongReasons))]
     public void Write_rejects_reasons_over_123_bytes(string reason, int utf8Length)
@@ -196,6 +200,7 @@ public class CloseFrameTests
         string.Empty,
     };
 
+    // RFC 6455 §5.5.1: up to 123 bytes of UTF-8 reason, however many characters that is.
     [Theory]
     [MemberData(nameof(MaximalReasons))]
     public void Write_accepts_up_to_123_bytes_and_round_trips(string reason)
@@ -212,21 +217,57 @@ public class CloseFrameTests
         Assert.Equal(reason, parsed);
     }
 
+    // Built in code: attribute strings are stored as UTF-8, which would turn a lone surrogate into U+FFFD.
+    private static readonly string[] LoneSurrogates = ["\uD800", "\uDC00", "a\uD83Db", "bye\uDE00", "\uDE00\uD83D" /* reversed pair */, new string('a', 100) + "\uD800"];
+
     // RFC 6455 §5.5.1: the reason must be UTF-8; a lone surrogate has no UTF-8 form and must not be replaced
     // with U+FFFD silently (ADVISORIES #7: reject, don't alter what is sent).
     [Theory]
-    [InlineData("\uD800")]
-    [InlineData("\uDC00")]
-    [InlineData("a\uD83Db")]
-    [InlineData("bye\uDE00")]
-    [InlineData("\uDE00\uD83D")] // reversed pair
-    public void Write_rejects_lone_surrogates(string reason)
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Write_rejects_lone_surrogates(int index)
     {
+        string reason = LoneSurrogates[index];
+        Assert.False(reason.AsSpan().ContainsAny('\uFFFD', '\uFFFE'));
         var destination = new byte[125];
         var e = Assert.Throws<ArgumentException>(() => CloseFrame.Write(destination, 1000, reason));
         Assert.Equal("reason", e.ParamName);
     }
 
+    // The allocation-free check the decoder uses agrees with TryParse on every 2-byte code and on the reason rules.
+    [Theory]
+    [InlineData("")]
+    [InlineData("03")]
+    [InlineData("03 E8")]
+    [InlineData("03 E8 62 79 65")]
+    [InlineData("03 ED")]
+    [InlineData("03 E8 ED A0 80")]
+    [InlineData("0F A0 CE BA E1 BD B9 CE BC CE B5")]
+    public void Validate_agrees_with_TryParse(string hex)
+    {
+        byte[] payload = Hex.Parse(hex);
+        Assert.Equal(CloseFrame.TryParse(payload, out int parsedCode, out _), CloseFrame.Validate(payload, out int validatedCode));
+        Assert.Equal(parsedCode, validatedCode);
+    }
+
+    // RFC 6455 §7.4: the same verdict from both entry points for all 65536 codes.
+    [Fact]
+    public void Validate_agrees_with_TryParse_on_every_16_bit_code()
+    {
+        var twoBytes = new byte[2];
+        for (int code = 0; code <= ushort.MaxValue; code++)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(twoBytes, (ushort)code);
+            Assert.Equal(CloseFrame.TryParse(twoBytes, out int a, out _), CloseFrame.Validate(twoBytes, out int b));
+            Assert.Equal(a, b);
+        }
+    }
+
+    // RFC 6455 §5.5.1: the code is "a 2-byte unsigned integer (in network byte order)".
     [Theory]
     [InlineData(1000, "03 E8")]
     [InlineData(1001, "03 E9")]

@@ -89,8 +89,11 @@ public class FrameReaderTests
     [InlineData("82 7E 01 00", WebSocketRole.Client, true, WebSocketOpcode.Binary, false, 256L, 4)] // 256 bytes binary
     [InlineData("82 7F 00 00 00 00 00 01 00 00", WebSocketRole.Client, true, WebSocketOpcode.Binary, false, 65536L, 10)] // 64 KiB binary
     [InlineData("88 80 01 02 03 04", WebSocketRole.Server, true, WebSocketOpcode.Close, true, 0L, 6)] // empty masked close
-    public void Reads_rfc_examples(string hex, WebSocketRole role, bool fin, WebSocketOpcode opcode, bool masked, long length, int size)
+    public void Reads_rfc_examples(string hex, Enum roleValue, bool fin, Enum opcodeValue, bool masked, long length, int size)
     {
+        var role = (WebSocketRole)roleValue;
+        var opcode = (WebSocketOpcode)opcodeValue;
+
         var (ok, header, violation, consumed) = Read(Hex.Parse(hex), role);
 
         Assert.True(ok);
@@ -201,8 +204,10 @@ public class FrameReaderTests
     [InlineData(WebSocketOpcode.Close)]
     [InlineData(WebSocketOpcode.Ping)]
     [InlineData(WebSocketOpcode.Pong)]
-    public void Rejects_fragmented_control_frames(WebSocketOpcode opcode)
+    public void Rejects_fragmented_control_frames(Enum opcodeValue)
     {
+        var opcode = (WebSocketOpcode)opcodeValue;
+
         var (ok, _, violation, consumed) = Read(Header((byte)opcode, masked: true, 0), WebSocketRole.Server);
 
         Assert.False(ok);
@@ -217,8 +222,10 @@ public class FrameReaderTests
     [InlineData(WebSocketOpcode.Pong, 126, 65535UL)]
     [InlineData(WebSocketOpcode.Ping, 127, 65536UL)]
     [InlineData(WebSocketOpcode.Close, 127, 0x7FFFFFFFFFFFFFFFUL)]
-    public void Rejects_control_frames_over_125_bytes(WebSocketOpcode opcode, int length7, ulong extended)
+    public void Rejects_control_frames_over_125_bytes(Enum opcodeValue, int length7, ulong extended)
     {
+        var opcode = (WebSocketOpcode)opcodeValue;
+
         var (ok, _, violation, consumed) = Read(Header((byte)(0x80 | (byte)opcode), masked: true, length7, extended), WebSocketRole.Server);
 
         Assert.False(ok);
@@ -231,8 +238,10 @@ public class FrameReaderTests
     [InlineData(WebSocketOpcode.Close)]
     [InlineData(WebSocketOpcode.Ping)]
     [InlineData(WebSocketOpcode.Pong)]
-    public void Accepts_control_frames_of_125_bytes(WebSocketOpcode opcode)
+    public void Accepts_control_frames_of_125_bytes(Enum opcodeValue)
     {
+        var opcode = (WebSocketOpcode)opcodeValue;
+
         var (ok, header, _, _) = Read(Header((byte)(0x80 | (byte)opcode), masked: true, 125), WebSocketRole.Server);
 
         Assert.True(ok);
@@ -245,8 +254,11 @@ public class FrameReaderTests
     [Theory]
     [InlineData(WebSocketRole.Server, false, ProtocolViolation.UnmaskedFrame)]
     [InlineData(WebSocketRole.Client, true, ProtocolViolation.MaskedFrame)]
-    public void Enforces_masking_direction(WebSocketRole role, bool masked, ProtocolViolation expected)
+    public void Enforces_masking_direction(Enum roleValue, bool masked, Enum expectedValue)
     {
+        var role = (WebSocketRole)roleValue;
+        var expected = (ProtocolViolation)expectedValue;
+
         foreach (byte b0 in new byte[] { 0x81, 0x82, 0x01, 0x00, 0x88, 0x89, 0x8A })
         {
             foreach (int length7 in new[] { 0, 5, 126, 127 })
@@ -346,8 +358,11 @@ public class FrameReaderTests
     [InlineData("89 FE 00 7E 01 02 03 04", WebSocketRole.Server, ProtocolViolation.ControlFrameTooLong)]
     [InlineData("82 05 01 02 03 04 05", WebSocketRole.Server, ProtocolViolation.UnmaskedFrame)]
     [InlineData("82 85 01 02 03 04", WebSocketRole.Client, ProtocolViolation.MaskedFrame)]
-    public void Violations_are_the_same_over_any_segmentation(string hex, WebSocketRole role, ProtocolViolation expected)
+    public void Violations_are_the_same_over_any_segmentation(string hex, Enum roleValue, Enum expectedValue)
     {
+        var role = (WebSocketRole)roleValue;
+        var expected = (ProtocolViolation)expectedValue;
+
         byte[] input = Hex.Parse(hex);
         for (int i = 0; i <= input.Length; i++)
         {

@@ -125,8 +125,10 @@ public class FrameWriterTests
     [InlineData(WebSocketOpcode.Pong, true, 5L, true, "8a 85 37 fa 21 3d")]
     [InlineData(WebSocketOpcode.Binary, true, 256L, false, "82 7E 01 00")]
     [InlineData(WebSocketOpcode.Binary, true, 65536L, false, "82 7F 00 00 00 00 00 01 00 00")]
-    public void Writes_rfc_example_headers(WebSocketOpcode opcode, bool fin, long length, bool masked, string expected)
+    public void Writes_rfc_example_headers(Enum opcodeValue, bool fin, long length, bool masked, string expected)
     {
+        var opcode = (WebSocketOpcode)opcodeValue;
+
         var buffer = new byte[FrameReader.MaxHeaderSize];
         int size = FrameWriter.WriteHeader(buffer, opcode, fin, 0, length, masked, Frames.DefaultMaskKey);
 
@@ -141,6 +143,7 @@ public class FrameWriterTests
         Assert.Equal(Hex.Parse("81 05 48 65 6c 6c 6f"), Frames.Server(WebSocketOpcode.Text, true, "Hello"u8));
     }
 
+    // RFC 6455 §5.2: a payload length is never negative; the writer refuses to encode one.
     [Fact]
     public void Negative_length_is_rejected()
     {
@@ -203,8 +206,10 @@ public class FrameWriterTests
     [InlineData(WebSocketRole.Client, new[] { 100, 1, 70_000, 3 })]
     [InlineData(WebSocketRole.Server, new[] { 3, 5, 7, 0, 2, 9 })]
     [InlineData(WebSocketRole.Server, new[] { 65530, 10 })]
-    public void Sequence_payload_round_trips(WebSocketRole role, int[] segmentSizes)
+    public void Sequence_payload_round_trips(Enum roleValue, int[] segmentSizes)
     {
+        var role = (WebSocketRole)roleValue;
+
         byte[] payload = RandomBytes(segmentSizes.Sum(), segmentSizes.Length);
         var cuts = new List<int>();
         int position = 0;
@@ -239,8 +244,10 @@ public class FrameWriterTests
     [InlineData(WebSocketRole.Client, 126)]
     [InlineData(WebSocketRole.Client, 20_001)]
     [InlineData(WebSocketRole.Client, 70_000)]
-    public void Never_advances_past_what_was_written(WebSocketRole role, int length)
+    public void Never_advances_past_what_was_written(Enum roleValue, int length)
     {
+        var role = (WebSocketRole)roleValue;
+
         for (int seed = 0; seed < 20; seed++)
         {
             byte[] payload = RandomBytes(length, seed);

@@ -159,6 +159,7 @@ public class MaskingTests
         }
     }
 
+    // API contract: Copy never writes past the destination.
     [Fact]
     public void Copy_rejects_a_short_destination()
     {

@@ -8,6 +8,10 @@ using Xunit;
 
 namespace AspNetWebSockets.Tests.Protocol;
 
+// Conventions of these tests: the protocol types are internal, and a public test method cannot take an internal
+// type, so theories take `Enum xValue` (InlineData still names the member, e.g. WebSocketOpcode.Ping) and cast
+// it back. Each rule's test names the RFC 6455 section it checks, or the ADVISORIES.md item.
+
 /// <summary>One link of a hand-built multi-segment <see cref="ReadOnlySequence{T}"/>.</summary>
 internal sealed class TestSegment : ReadOnlySequenceSegment<byte>
 {

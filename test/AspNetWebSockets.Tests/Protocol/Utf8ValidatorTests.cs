@@ -303,6 +303,7 @@ public class Utf8ValidatorTests
 
     private static bool Utf8TextIsValid(byte[] bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
 
+    // RFC 6455 §8.1 applies per message: a new message starts with no carried bytes.
     [Fact]
     public void Reset_forgets_a_carried_prefix()
     {
@@ -316,6 +317,7 @@ public class Utf8ValidatorTests
         Assert.False(carried.TryValidate("abc"u8, endOfMessage: true));
     }
 
+    // RFC 6455 §5.4: empty fragments carry no bytes and change nothing; an empty text message is valid.
     [Fact]
     public void Empty_chunks_are_neutral()
     {
