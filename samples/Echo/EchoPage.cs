@@ -11,7 +11,7 @@ internal static class EchoPage
         <script>
           const log = (line) => document.getElementById("log").textContent += line + "\n";
           const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/echo");
-          socket.onopen = () => log("open");
+          socket.onopen = () => { log("open"); socket.send(document.getElementById("text").value); };
           socket.onmessage = (e) => log("echo: " + e.data);
           socket.onclose = (e) => log(`closed ${e.code} ${e.reason} clean=${e.wasClean}`);
           document.getElementById("send").onclick = () => socket.send(document.getElementById("text").value);
