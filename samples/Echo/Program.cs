@@ -31,7 +31,7 @@ app.MapWebSocket("/echo", async (WebSocketConnection socket, CancellationToken c
     {
         await socket.SendAsync(message.Data, message.Type, closed);
     }
-});
+}).WithCompression(); // permessage-deflate: echoing what the client sent has no secrets to leak (CRIME/BREACH)
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {

@@ -1,1 +1,2 @@
+global using System.Text;
 global using Xunit;

@@ -7,7 +7,6 @@ public sealed partial class WebSocketConnection
 {
     private long _lastReceived;
     private long _pingSentAt;
-    private long _unreadSeen;
 
     /// <summary>
     /// Called by the shared heartbeat. Notices a peer that disconnected while the application was not reading
@@ -57,8 +56,7 @@ public sealed partial class WebSocketConnection
 
     /// <summary>
     /// Looks at the input while the application is not reading. Bytes from a live peer pile up unread in the input
-    /// pipe, and growth since the last look counts as a sign of life — this is what lets keep-alive work without a
-    /// pending receive. Returns true when the peer has gone (end of stream with nothing left unread, or a transport
+    /// pipe, and unread bytes suspend the timeout — this is what lets keep-alive work without a pending receive. Returns true when the peer has gone (end of stream with nothing left unread, or a transport
     /// error). Taking the receive slot makes the peek safe: no read can be in flight while we hold it.
     /// </summary>
     private bool PeekIdleInput(long now)
@@ -77,9 +75,10 @@ public sealed partial class WebSocketConnection
 
             long length = read.Buffer.Length;
             _input.AdvanceTo(read.Buffer.Start); // consume nothing, so the next receive sees the same bytes
-            if (length > _unreadSeen)
+            if (length > 0)
             {
-                _unreadSeen = length;
+                // Growth proves life. Unread bytes that do not grow prove nothing either way: a pong may be queued
+                // behind them (or held back by a full input buffer), so the backlog is ours, not the peer's silence.
                 Volatile.Write(ref _lastReceived, now);
             }
 

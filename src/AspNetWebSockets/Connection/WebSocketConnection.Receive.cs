@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
+using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
@@ -17,6 +18,11 @@ public sealed partial class WebSocketConnection
 
     private int _receiving;
     private bool _closeReceived;
+
+    // permessage-deflate receive state: decompressed length and UTF-8 of the message being inflated.
+    private readonly MessageInflater? _inflater;
+    private long _inflatedLength;
+    private Utf8Validator _inflatedUtf8;
 
     /// <summary>
     /// Receives messages until the connection closes. Each message is valid until the loop moves to the next
@@ -162,6 +168,23 @@ public sealed partial class WebSocketConnection
                 return CloseResult;
             }
 
+            if (_inflater is { InMessage: true })
+            {
+                (ProtocolViolation inflateViolation, ValueWebSocketReceiveResult? inflated) = InflateInto(buffer.Span);
+                if (inflateViolation != ProtocolViolation.None)
+                {
+                    await FailAsync(inflateViolation).ConfigureAwait(false);
+                    return CloseResult;
+                }
+
+                if (inflated is { } result)
+                {
+                    return result;
+                }
+
+                // All staged input is inflated and the message needs more: read on.
+            }
+
             ReadResult read;
             try
             {
@@ -188,15 +211,34 @@ public sealed partial class WebSocketConnection
             if (!data.IsEmpty)
             {
                 Volatile.Write(ref _lastReceived, Environment.TickCount64);
-                _unreadSeen = 0;
             }
 
+            // With compression negotiated, payload lands in the inflater's staging buffer first: whether a message
+            // is compressed is only known once its first header has been read. Uncompressed payload is then copied on.
+            Span<byte> destination = _inflater is null ? buffer.Span : LimitTo(_inflater.GetInputSpan(), buffer.Length);
             var reader = new SequenceReader<byte>(data);
-            DecodeStatus status = _decoder.Decode(ref reader, buffer.Span, out int written, out bool endOfMessage, out ProtocolViolation violation);
+            DecodeStatus status = _decoder.Decode(ref reader, destination, out int written, out bool endOfMessage, out ProtocolViolation violation);
             switch (status)
             {
                 case DecodeStatus.Data:
                     _input.AdvanceTo(reader.Position);
+                    if (_inflater is not null)
+                    {
+                        if (_decoder.MessageCompressed)
+                        {
+                            if (!_inflater.InMessage)
+                            {
+                                _inflatedLength = 0;
+                                _inflatedUtf8.Reset();
+                            }
+
+                            _inflater.CommitInput(written, endOfMessage);
+                            continue;
+                        }
+
+                        destination[..written].CopyTo(buffer.Span);
+                    }
+
                     return new ValueWebSocketReceiveResult(written, _decoder.MessageType, endOfMessage);
 
                 case DecodeStatus.NeedMoreData:
@@ -226,4 +268,49 @@ public sealed partial class WebSocketConnection
             }
         }
     }
+
+    /// <summary>
+    /// Inflates staged compressed input into the caller's buffer, enforcing the message-size limit on decompressed bytes
+    /// as they appear (a decompression bomb stops at the limit with 1009) and validating UTF-8 of text as it is produced.
+    /// Returns a result when there is something to report, null when more compressed input is needed.
+    /// </summary>
+    private (ProtocolViolation Violation, ValueWebSocketReceiveResult? Result) InflateInto(Span<byte> buffer)
+    {
+        InflateStatus status;
+        int written;
+        try
+        {
+            status = _inflater!.Inflate(buffer, out written);
+        }
+        catch (ObjectDisposedException)
+        {
+            return (ProtocolViolation.None, CloseResult); // the connection was torn down meanwhile
+        }
+
+        if (status == InflateStatus.InvalidData)
+        {
+            return (ProtocolViolation.InvalidCompressedData, null);
+        }
+
+        bool endOfMessage = status == InflateStatus.MessageComplete;
+        if (written == 0 && !endOfMessage)
+        {
+            return (ProtocolViolation.None, null);
+        }
+
+        _inflatedLength += written;
+        if (_inflatedLength > _decoder.Limits.MaxMessageSize)
+        {
+            return (ProtocolViolation.MessageTooBig, null);
+        }
+
+        if (_decoder.MessageType == WebSocketMessageType.Text && !_inflatedUtf8.TryValidate(buffer[..written], endOfMessage))
+        {
+            return (ProtocolViolation.InvalidUtf8, null);
+        }
+
+        return (ProtocolViolation.None, new ValueWebSocketReceiveResult(written, _decoder.MessageType, endOfMessage));
+    }
+
+    private static Span<byte> LimitTo(Span<byte> span, int length) => span.Length > length ? span[..length] : span;
 }

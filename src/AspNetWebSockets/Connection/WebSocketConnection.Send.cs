@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
@@ -19,6 +20,11 @@ public sealed partial class WebSocketConnection
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     private long _bufferedAmount;
+
+    // permessage-deflate send state, used only under _messageLock.
+    private readonly MessageDeflater? _deflater;
+    private readonly int _minCompressedSize;
+    private readonly PooledBufferWriter? _compressed;
 
     /// <summary>Sends a text message.</summary>
     /// <param name="text">The text; it must be well-formed UTF-16 (no lone surrogates).</param>
@@ -42,7 +48,7 @@ public sealed partial class WebSocketConnection
         try
         {
             int length = StrictUtf8.GetBytes(text, buffer);
-            await SendMessageAsync(WebSocketOpcode.Text, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            await SendMessageAsync(WebSocketOpcode.Text, buffer.AsMemory(0, length), compress: true, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -62,7 +68,7 @@ public sealed partial class WebSocketConnection
             throw new ArgumentException("Text messages must be valid UTF-8.", nameof(utf8));
         }
 
-        return SendMessageAsync(WebSocketOpcode.Text, utf8, cancellationToken);
+        return SendMessageAsync(WebSocketOpcode.Text, utf8, compress: true, cancellationToken);
     }
 
     /// <summary>Sends a binary message.</summary>
@@ -70,9 +76,9 @@ public sealed partial class WebSocketConnection
     /// <param name="cancellationToken">Stops waiting for the send.</param>
     /// <returns>A task that completes when the message has been handed to the transport.</returns>
     public ValueTask SendBinaryAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-        SendMessageAsync(WebSocketOpcode.Binary, data, cancellationToken);
+        SendMessageAsync(WebSocketOpcode.Binary, data, compress: true, cancellationToken);
 
-    /// <summary>Sends a binary message whose payload is a (possibly multi-segment) sequence, as one frame.</summary>
+    /// <summary>Sends a binary message whose payload is a (possibly multi-segment) sequence, as one frame (multi-segment payloads are sent uncompressed).</summary>
     /// <param name="data">The payload.</param>
     /// <param name="cancellationToken">Stops waiting for the send.</param>
     /// <returns>A task that completes when the message has been handed to the transport.</returns>
@@ -119,12 +125,35 @@ public sealed partial class WebSocketConnection
     /// <param name="messageType">Text or binary.</param>
     /// <param name="cancellationToken">Stops waiting for the send.</param>
     /// <returns>A task that completes when the message has been handed to the transport.</returns>
-    public ValueTask SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType messageType, CancellationToken cancellationToken = default) => messageType switch
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType messageType, CancellationToken cancellationToken = default) =>
+        SendAsync(data, messageType, compress: true, cancellationToken);
+
+    /// <summary>
+    /// Sends a message of the given type, choosing per message whether permessage-deflate may compress it. Pass false for
+    /// data that is already compressed, and for messages that mix secrets with attacker-influenced text (CRIME/BREACH).
+    /// </summary>
+    /// <param name="data">The payload (valid UTF-8 for text).</param>
+    /// <param name="messageType">Text or binary.</param>
+    /// <param name="compress">Whether to compress when compression was negotiated and the message is at least <see cref="WebSocketCompressionOptions.MinMessageSize"/> bytes.</param>
+    /// <param name="cancellationToken">Stops waiting for the send.</param>
+    /// <returns>A task that completes when the message has been handed to the transport.</returns>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType messageType, bool compress, CancellationToken cancellationToken = default)
     {
-        WebSocketMessageType.Text => SendTextAsync(data, cancellationToken),
-        WebSocketMessageType.Binary => SendBinaryAsync(data, cancellationToken),
-        _ => throw new ArgumentOutOfRangeException(nameof(messageType), messageType, "Use CloseAsync to send a close frame."),
-    };
+        switch (messageType)
+        {
+            case WebSocketMessageType.Text:
+                if (!System.Text.Unicode.Utf8.IsValid(data.Span))
+                {
+                    throw new ArgumentException("Text messages must be valid UTF-8.", nameof(data));
+                }
+
+                return SendMessageAsync(WebSocketOpcode.Text, data, compress, cancellationToken);
+            case WebSocketMessageType.Binary:
+                return SendMessageAsync(WebSocketOpcode.Binary, data, compress, cancellationToken);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(messageType), messageType, "Use CloseAsync to send a close frame.");
+        }
+    }
 
     /// <summary>
     /// Starts a streamed (fragmented) message for payloads too large to hold at once. Other messages wait until
@@ -149,7 +178,7 @@ public sealed partial class WebSocketConnection
     internal void EndMessage() => _messageLock.Release();
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private async ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, bool compress, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
         Interlocked.Add(ref _bufferedAmount, payload.Length);
@@ -158,7 +187,14 @@ public sealed partial class WebSocketConnection
             await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await WriteFrameAsync(opcode, fin: true, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
+                if (_deflater is not null && compress && payload.Length >= _minCompressedSize)
+                {
+                    await SendCompressedAsync(opcode, payload, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await WriteFrameAsync(opcode, fin: true, 0, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -171,6 +207,30 @@ public sealed partial class WebSocketConnection
         }
     }
 
+    /// <summary>Compresses a whole message (RFC 7692 §7.2.1) and sends it as one frame with RSV1; the caller holds the message lock.</summary>
+    private async ValueTask SendCompressedAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            try
+            {
+                _deflater!.Compress(payload.Span, _compressed!);
+            }
+            catch (ObjectDisposedException)
+            {
+                ThrowIfNotOpen(); // torn down meanwhile: report it as the state it is
+                throw;
+            }
+
+            await WriteFrameAsync(opcode, fin: true, ReservedBit.Rsv1, _compressed!.WrittenMemory, requireOpen: true, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Return the pooled buffer after every message so idle connections hold none.
+            _compressed!.Dispose();
+        }
+    }
+
     /// <summary>Writes one data fragment of a streamed message (the writer holds the message slot).</summary>
     internal async ValueTask SendFragmentAsync(WebSocketOpcode opcode, bool fin, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
@@ -178,7 +238,7 @@ public sealed partial class WebSocketConnection
         Interlocked.Add(ref _bufferedAmount, payload.Length);
         try
         {
-            await WriteFrameAsync(opcode, fin, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
+            await WriteFrameAsync(opcode, fin, 0, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -188,10 +248,10 @@ public sealed partial class WebSocketConnection
 
     /// <summary>Writes a ping, pong or close frame, without waiting for a streamed message to finish.</summary>
     private ValueTask SendControlFrameAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
-        WriteFrameAsync(opcode, fin: true, payload, requireOpen: false, cancellationToken);
+        WriteFrameAsync(opcode, fin: true, 0, payload, requireOpen: false, cancellationToken);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteFrameAsync(WebSocketOpcode opcode, bool fin, ReadOnlyMemory<byte> payload, bool requireOpen, CancellationToken cancellationToken)
+    private async ValueTask WriteFrameAsync(WebSocketOpcode opcode, bool fin, byte reservedBits, ReadOnlyMemory<byte> payload, bool requireOpen, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -206,7 +266,7 @@ public sealed partial class WebSocketConnection
                 return;
             }
 
-            FrameWriter.WriteFrame(_output, _role, opcode, fin, 0, payload.Span);
+            FrameWriter.WriteFrame(_output, _role, opcode, fin, reservedBits, payload.Span);
             await FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         finally

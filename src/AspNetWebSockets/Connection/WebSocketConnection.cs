@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.WebSockets;
+using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 using AspNetWebSockets.Transport;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,24 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _role = settings.Role;
         _logger = settings.Logger;
         _decoder = new MessageDecoder(settings.Role, settings.Limits);
+        if (settings.Compression is { } deflate)
+        {
+            // Each side compresses with its own window and context rule; which is "ours" depends on the role.
+            bool server = settings.Role == WebSocketRole.Server;
+            WebSocketCompressionOptions options = settings.CompressionOptions;
+            _deflater = new MessageDeflater(
+                options.Level,
+                server ? deflate.ServerWindowBits : deflate.ClientWindowBits,
+                options.MemoryLevel,
+                contextTakeover: !(server ? deflate.ServerNoContextTakeover : deflate.ClientNoContextTakeover));
+            _inflater = new MessageInflater(
+                server ? deflate.ClientWindowBits : deflate.ServerWindowBits,
+                contextTakeover: !(server ? deflate.ClientNoContextTakeover : deflate.ServerNoContextTakeover));
+            _minCompressedSize = options.MinMessageSize;
+            _compressed = new PooledBufferWriter();
+            _decoder.AllowedReservedBits = ReservedBit.Rsv1;
+        }
+
         _lastReceived = _openedAt;
         settings.Heartbeat?.Register(this);
     }
@@ -104,6 +123,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         _settings.Heartbeat?.Unregister(this);
+        _deflater?.Dispose(); // releases native zlib memory; safe against a compress in flight on another thread
+        _inflater?.Dispose();
         if (graceful)
         {
             _ = CompleteTransportAsync();

@@ -1,3 +1,4 @@
+using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,6 +21,12 @@ internal sealed class WebSocketConnectionSettings
     public string? SubProtocol { get; init; }
 
     public string Extensions { get; init; } = string.Empty;
+
+    /// <summary>The agreed permessage-deflate parameters, or null when not negotiated.</summary>
+    public PerMessageDeflateParameters? Compression { get; init; }
+
+    /// <summary>Level, memory level and size threshold for compressing.</summary>
+    public WebSocketCompressionOptions CompressionOptions { get; init; } = new();
 
     public string ConnectionId { get; init; } = string.Empty;
 

@@ -9,16 +9,17 @@ internal static class ExtensionNegotiation
     /// Lets each factory pick from the offers that carry its name. Unknown extensions are ignored, and two
     /// extensions may not claim the same reserved bit (the later one is declined).
     /// </summary>
-    /// <returns>The <c>Sec-WebSocket-Extensions</c> response value (empty for none) and the reserved bits now allowed.</returns>
-    public static (string Header, byte ReservedBits) Negotiate(IReadOnlyList<ExtensionOffer> offers, IReadOnlyList<IWebSocketExtensionFactory> factories)
+    /// <returns>The <c>Sec-WebSocket-Extensions</c> response value (empty for none), the reserved bits now allowed, and each agreement.</returns>
+    public static NegotiatedExtensions Negotiate(IReadOnlyList<ExtensionOffer> offers, IReadOnlyList<IWebSocketExtensionFactory> factories)
     {
         if (offers.Count == 0 || factories.Count == 0)
         {
-            return (string.Empty, 0);
+            return NegotiatedExtensions.None;
         }
 
         string header = string.Empty;
         byte reservedBits = 0;
+        var agreements = new List<WebSocketExtensionAgreement>();
         foreach (IWebSocketExtensionFactory factory in factories)
         {
             var mine = new List<ExtensionOffer>();
@@ -34,9 +35,34 @@ internal static class ExtensionNegotiation
             {
                 header = header.Length == 0 ? agreement.ResponseElement : header + ", " + agreement.ResponseElement;
                 reservedBits |= agreement.ReservedBits;
+                agreements.Add(agreement);
             }
         }
 
-        return (header, reservedBits);
+        return new NegotiatedExtensions(header, reservedBits, agreements);
+    }
+}
+
+/// <summary>The outcome of extension negotiation for one connection.</summary>
+/// <param name="Header">The <c>Sec-WebSocket-Extensions</c> response value; empty for none.</param>
+/// <param name="ReservedBits">RSV bits the peer may set.</param>
+/// <param name="Agreements">Each accepted extension, in header order.</param>
+internal sealed record NegotiatedExtensions(string Header, byte ReservedBits, IReadOnlyList<WebSocketExtensionAgreement> Agreements)
+{
+    public static readonly NegotiatedExtensions None = new(string.Empty, 0, []);
+
+    /// <summary>The parameters of the accepted extension of type <typeparamref name="T"/>, if any.</summary>
+    public T? Find<T>()
+        where T : class
+    {
+        foreach (WebSocketExtensionAgreement agreement in Agreements)
+        {
+            if (agreement.Parameters is T parameters)
+            {
+                return parameters;
+            }
+        }
+
+        return null;
     }
 }

@@ -18,7 +18,8 @@ internal interface IWebSocketExtensionFactory
     bool TryNegotiate(IReadOnlyList<ExtensionOffer> offers, out WebSocketExtensionAgreement agreement);
 }
 
-/// <summary>What an extension agreed to: the response element and the reserved bits its frames may carry.</summary>
+/// <summary>What an extension agreed to: the response element, the reserved bits its frames may carry, and its parameters.</summary>
 /// <param name="ResponseElement">The element for the response header, e.g. <c>permessage-deflate; server_no_context_takeover</c>.</param>
 /// <param name="ReservedBits">RSV bits (0x40, 0x20, 0x10) the extension uses.</param>
-internal readonly record struct WebSocketExtensionAgreement(string ResponseElement, byte ReservedBits);
+/// <param name="Parameters">The extension's own record of what was agreed, for the connection to act on.</param>
+internal readonly record struct WebSocketExtensionAgreement(string ResponseElement, byte ReservedBits, object? Parameters = null);

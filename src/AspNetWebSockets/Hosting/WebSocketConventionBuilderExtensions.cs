@@ -55,4 +55,20 @@ public static class WebSocketConventionBuilderExtensions
         builder.Add(b => b.Metadata.Add(new MaxMessageSizeMetadata(maxMessageSize)));
         return builder;
     }
+
+    /// <summary>
+    /// Negotiates permessage-deflate on this endpoint (or not, with <paramref name="enabled"/> false), overriding
+    /// <see cref="WebSocketCompressionOptions.Enabled"/>; the other compression settings come from the server options.
+    /// Mind CRIME/BREACH before enabling it where secrets and attacker-influenced text share a message.
+    /// </summary>
+    /// <typeparam name="TBuilder">The endpoint convention builder.</typeparam>
+    /// <param name="builder">The endpoint.</param>
+    /// <param name="enabled">Whether to negotiate compression.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static TBuilder WithCompression<TBuilder>(this TBuilder builder, bool enabled = true)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.Add(b => b.Metadata.Add(new CompressionMetadata(enabled)));
+        return builder;
+    }
 }

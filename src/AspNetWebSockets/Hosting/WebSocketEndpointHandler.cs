@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using AspNetWebSockets.Compression;
 using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using AspNetWebSockets.Protocol;
@@ -28,7 +29,7 @@ internal sealed class WebSocketEndpointHandler
         WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
         EndpointSettings settings = _settings ??= EndpointSettings.Resolve(context.GetEndpoint(), server.Options);
 
-        HandshakeFailure failure = Negotiate(context, server, settings, out string? subProtocol, out string extensions, out byte reservedBits);
+        HandshakeFailure failure = Negotiate(context, server, settings, out string? subProtocol, out NegotiatedExtensions extensions);
         IHttpUpgradeFeature? upgrade = context.Features.Get<IHttpUpgradeFeature>();
         if (failure == HandshakeFailure.None && upgrade is not { IsUpgradableRequest: true })
         {
@@ -51,9 +52,9 @@ internal sealed class WebSocketEndpointHandler
             headers.SecWebSocketProtocol = subProtocol;
         }
 
-        if (extensions.Length > 0)
+        if (extensions.Header.Length > 0)
         {
-            headers.SecWebSocketExtensions = extensions;
+            headers.SecWebSocketExtensions = extensions.Header;
         }
 
         IHttpRequestLifetimeFeature? lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
@@ -69,12 +70,14 @@ internal sealed class WebSocketEndpointHandler
             KeepAliveTimeout = server.Options.KeepAliveTimeout,
             CloseTimeout = server.Options.CloseTimeout,
             SubProtocol = subProtocol,
-            Extensions = extensions,
+            Extensions = extensions.Header,
+            Compression = extensions.Find<PerMessageDeflateParameters>(),
+            CompressionOptions = server.Options.Compression,
             ConnectionId = context.Connection.Id,
             Logger = server.Logger,
             Heartbeat = server.Heartbeat,
         });
-        connection.Decoder.AllowedReservedBits = reservedBits;
+        connection.Decoder.AllowedReservedBits = extensions.ReservedBits;
 
         server.Register(connection);
         context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
@@ -98,11 +101,10 @@ internal sealed class WebSocketEndpointHandler
         }
     }
 
-    private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, EndpointSettings settings, out string? subProtocol, out string extensions, out byte reservedBits)
+    private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, EndpointSettings settings, out string? subProtocol, out NegotiatedExtensions extensions)
     {
         subProtocol = null;
-        extensions = string.Empty;
-        reservedBits = 0;
+        extensions = NegotiatedExtensions.None;
         HttpRequest request = context.Request;
         IHeaderDictionary headers = request.Headers;
         var handshake = new HandshakeRequest
@@ -144,11 +146,12 @@ internal sealed class WebSocketEndpointHandler
             return HandshakeFailure.SubProtocolRequired;
         }
 
-        if (server.ExtensionFactories.Count > 0 && headers.SecWebSocketExtensions.Count > 0)
+        IReadOnlyList<IWebSocketExtensionFactory> factories = settings.Compression ? server.ExtensionFactoriesWithCompression : server.ExtensionFactories;
+        if (factories.Count > 0 && headers.SecWebSocketExtensions.Count > 0)
         {
             var offers = new List<ExtensionOffer>();
             ExtensionHeaderParser.TryParse(headers.SecWebSocketExtensions, HandshakeValidator.MaxListHeaderLength, offers);
-            (extensions, reservedBits) = ExtensionNegotiation.Negotiate(offers, server.ExtensionFactories);
+            extensions = ExtensionNegotiation.Negotiate(offers, factories);
         }
 
         return HandshakeFailure.None;
@@ -206,13 +209,14 @@ internal sealed class WebSocketEndpointHandler
     }
 
     /// <summary>This endpoint's effective settings: endpoint metadata over server options, resolved once.</summary>
-    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits)
+    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits, bool Compression)
     {
         public static EndpointSettings Resolve(Endpoint? endpoint, WebSocketServerOptions options)
         {
             IReadOnlyList<string> subProtocols = options.SubProtocols.ToArray();
             bool required = options.RequireSubProtocol;
             long maxMessageSize = options.MaxMessageSize;
+            bool compression = options.Compression.Enabled;
             if (endpoint is not null)
             {
                 foreach (SubProtocolMetadata metadata in endpoint.Metadata.GetOrderedMetadata<SubProtocolMetadata>())
@@ -226,10 +230,11 @@ internal sealed class WebSocketEndpointHandler
                 }
 
                 maxMessageSize = endpoint.Metadata.GetMetadata<MaxMessageSizeMetadata>()?.MaxMessageSize ?? maxMessageSize;
+                compression = endpoint.Metadata.GetMetadata<CompressionMetadata>()?.Enabled ?? compression;
             }
 
             long maxFrameSize = Math.Min(options.MaxFrameSize ?? maxMessageSize, maxMessageSize);
-            return new EndpointSettings(subProtocols, required, new DecoderLimits(maxMessageSize, maxFrameSize, options.MaxFragmentsPerMessage));
+            return new EndpointSettings(subProtocols, required, new DecoderLimits(maxMessageSize, maxFrameSize, options.MaxFragmentsPerMessage), compression);
         }
     }
 }

@@ -6,6 +6,9 @@ internal sealed record SubProtocolMetadata(IReadOnlyList<string> SubProtocols, b
 /// <summary>Endpoint metadata: this endpoint's largest accepted message.</summary>
 internal sealed record MaxMessageSizeMetadata(long MaxMessageSize);
 
+/// <summary>Endpoint metadata: whether this endpoint negotiates permessage-deflate, overriding the server option.</summary>
+internal sealed record CompressionMetadata(bool Enabled);
+
 /// <summary>Endpoint metadata marking an endpoint created by <c>MapWebSocket</c>.</summary>
 internal sealed class WebSocketEndpointMarker
 {

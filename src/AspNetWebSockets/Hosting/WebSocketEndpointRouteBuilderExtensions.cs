@@ -37,7 +37,12 @@ public static class WebSocketEndpointRouteBuilderExtensions
             throw new ArgumentException($"A WebSocket handler must return Task, ValueTask or void, not {returnType.Name}: nothing can be written to the response after the upgrade.", nameof(handler));
         }
 
-        if (endpoints.ServiceProvider.GetService<WebSocketServer>() is null)
+        // Ask whether the server is registered without resolving it: resolving reads (and validates) the options,
+        // which would throw here, at mapping time, instead of from StartAsync as ValidateOnStart promises.
+        bool registered = endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService
+            ? isService.IsService(typeof(WebSocketServer))
+            : endpoints.ServiceProvider.GetService<WebSocketServer>() is not null;
+        if (!registered)
         {
             throw new InvalidOperationException("Call builder.Services.AddWebSockets() before MapWebSocket.");
         }
@@ -55,6 +60,10 @@ public static class WebSocketEndpointRouteBuilderExtensions
             RouteParameterNames = routeParameterNames,
             // The endpoint is not GET-only, so nothing may be inferred to come from a request body.
             DisableInferBodyFromParameters = true,
+            // Binding runs after the upgrade, where a 400 can no longer be sent: by default the factory would set the
+            // status anyway, which throws on Kestrel (1011) but silently "succeeds" elsewhere (1000). Throwing makes a
+            // binding failure a handler failure (1011) on every server.
+            ThrowOnBadRequest = true,
         });
 
         var endpointHandler = new WebSocketEndpointHandler(bound.RequestDelegate);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AspNetWebSockets.Compression;
 using AspNetWebSockets.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ internal sealed class WebSocketServer : IDisposable
         Options = options.Value;
         Logger = loggerFactory.CreateLogger("AspNetWebSockets");
         ExtensionFactories = extensions.ToArray();
+        ExtensionFactoriesWithCompression = [new PerMessageDeflateNegotiation(Options.Compression), .. ExtensionFactories];
         Heartbeat = new WebSocketHeartbeat(WebSocketHeartbeat.PeriodFor(Options.KeepAliveInterval, Options.KeepAliveTimeout));
     }
 
@@ -26,6 +28,9 @@ internal sealed class WebSocketServer : IDisposable
     public ILogger Logger { get; }
 
     public IReadOnlyList<IWebSocketExtensionFactory> ExtensionFactories { get; }
+
+    /// <summary>The registered extensions plus permessage-deflate, for endpoints that compress.</summary>
+    public IReadOnlyList<IWebSocketExtensionFactory> ExtensionFactoriesWithCompression { get; }
 
     public WebSocketHeartbeat Heartbeat { get; }
 

@@ -63,6 +63,9 @@ public sealed class WebSocketServerOptions
     /// </summary>
     public bool RequireSubProtocol { get; set; }
 
+    /// <summary>permessage-deflate (RFC 7692) settings; off by default (see <see cref="WebSocketCompressionOptions"/> for why).</summary>
+    public WebSocketCompressionOptions Compression { get; } = new();
+
     /// <summary>
     /// On Kestrel over plain HTTP/1.1, read and write the connection's own pipes after the upgrade instead of the
     /// upgrade stream: no copy per read, no flush per write. Other servers, TLS and HTTP/2 always use the stream.

@@ -50,6 +50,13 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
             }
         }
 
+        WebSocketCompressionOptions compression = options.Compression;
+        CheckRange(compression.Level, 1, 9, "Compression.Level", failures);
+        CheckRange(compression.MemoryLevel, 1, 9, "Compression.MemoryLevel", failures);
+        CheckRange(compression.ServerMaxWindowBits, 9, 15, "Compression.ServerMaxWindowBits", failures);
+        CheckRange(compression.ClientMaxWindowBits, 9, 15, "Compression.ClientMaxWindowBits", failures);
+        CheckRange(compression.MinMessageSize, 0, int.MaxValue, "Compression.MinMessageSize", failures);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -69,6 +76,14 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
         }
 
         return true;
+    }
+
+    private static void CheckRange(int value, int min, int max, string name, List<string> failures)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{name} must be between {min} and {max}.");
+        }
     }
 
     private static void CheckTimeout(TimeSpan value, string name, bool allowInfinite, List<string> failures)

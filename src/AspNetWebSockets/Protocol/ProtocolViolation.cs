@@ -25,6 +25,7 @@ internal enum ProtocolViolation : byte
     // 1007 invalid payload data
     InvalidUtf8,
     InvalidCloseReason,
+    InvalidCompressedData,
 
     // 1009 message too big
     MessageTooBig,
@@ -40,7 +41,7 @@ internal static class ProtocolViolations
     public static int ToCloseCode(this ProtocolViolation violation) => violation switch
     {
         ProtocolViolation.None => WebSocketCloseCode.NormalClosure,
-        ProtocolViolation.InvalidUtf8 or ProtocolViolation.InvalidCloseReason => WebSocketCloseCode.InvalidPayloadData,
+        ProtocolViolation.InvalidUtf8 or ProtocolViolation.InvalidCloseReason or ProtocolViolation.InvalidCompressedData => WebSocketCloseCode.InvalidPayloadData,
         ProtocolViolation.MessageTooBig or ProtocolViolation.FrameTooBig => WebSocketCloseCode.MessageTooBig,
         ProtocolViolation.TooManyFragments => WebSocketCloseCode.PolicyViolation,
         _ => WebSocketCloseCode.ProtocolError,
@@ -63,6 +64,7 @@ internal static class ProtocolViolations
         ProtocolViolation.InvalidCloseCode => "close code not allowed on the wire (RFC 6455 §7.4)",
         ProtocolViolation.InvalidUtf8 => "text message is not valid UTF-8 (RFC 6455 §8.1)",
         ProtocolViolation.InvalidCloseReason => "close reason is not valid UTF-8 (RFC 6455 §5.5.1)",
+        ProtocolViolation.InvalidCompressedData => "compressed message is not valid DEFLATE data (RFC 7692 §7.2.2)",
         ProtocolViolation.MessageTooBig => "message larger than MaxMessageSize",
         ProtocolViolation.FrameTooBig => "frame larger than MaxFrameSize",
         ProtocolViolation.TooManyFragments => "too many fragments in one message",

@@ -16,7 +16,7 @@ public sealed class ExtensionNegotiationTests
     [Fact]
     public void No_factories_means_no_extensions_whatever_is_offered()
     {
-        (string header, byte bits) = ExtensionNegotiation.Negotiate(Offers("permessage-deflate; client_max_window_bits"), []);
+        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(Offers("permessage-deflate; client_max_window_bits"), []);
 
         Assert.Equal(string.Empty, header);
         Assert.Equal(0, bits);
@@ -27,7 +27,7 @@ public sealed class ExtensionNegotiationTests
     {
         var factory = new FakeFactory("x-test", accept: true, "x-test; a=1", 0x40);
 
-        (string header, byte bits) = ExtensionNegotiation.Negotiate(Offers("unknown, x-test; a=1, other; z, X-Test; a=2"), [factory]);
+        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(Offers("unknown, x-test; a=1, other; z, X-Test; a=2"), [factory]);
 
         Assert.Equal("x-test; a=1", header);
         Assert.Equal(0x40, bits);
@@ -38,7 +38,7 @@ public sealed class ExtensionNegotiationTests
     [Fact]
     public void A_declining_factory_adds_nothing()
     {
-        (string header, byte bits) = ExtensionNegotiation.Negotiate(Offers("x-test"), [new FakeFactory("x-test", accept: false, "ignored", 0x40)]);
+        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(Offers("x-test"), [new FakeFactory("x-test", accept: false, "ignored", 0x40)]);
 
         Assert.Equal(string.Empty, header);
         Assert.Equal(0, bits);
@@ -49,7 +49,7 @@ public sealed class ExtensionNegotiationTests
     {
         var factory = new FakeFactory("x-test", accept: true, "x-test", 0x40);
 
-        (string header, _) = ExtensionNegotiation.Negotiate(Offers("other"), [factory]);
+        (string header, _, _) = ExtensionNegotiation.Negotiate(Offers("other"), [factory]);
 
         Assert.Equal(string.Empty, header);
         Assert.Null(factory.Seen);
@@ -58,7 +58,7 @@ public sealed class ExtensionNegotiationTests
     [Fact]
     public void Two_extensions_cannot_claim_the_same_reserved_bit()
     {
-        (string header, byte bits) = ExtensionNegotiation.Negotiate(
+        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(
             Offers("x-one, x-two, x-three"),
             [new FakeFactory("x-one", true, "x-one", 0x40), new FakeFactory("x-two", true, "x-two", 0x40), new FakeFactory("x-three", true, "x-three", 0x20)]);
 

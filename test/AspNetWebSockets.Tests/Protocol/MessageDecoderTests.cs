@@ -713,6 +713,7 @@ public class MessageDecoderTests
     [InlineData(ProtocolViolation.InvalidCloseCode, 1002)]
     [InlineData(ProtocolViolation.InvalidUtf8, 1007)]
     [InlineData(ProtocolViolation.InvalidCloseReason, 1007)]
+    [InlineData(ProtocolViolation.InvalidCompressedData, 1007)]
     [InlineData(ProtocolViolation.MessageTooBig, 1009)]
     [InlineData(ProtocolViolation.FrameTooBig, 1009)]
     [InlineData(ProtocolViolation.TooManyFragments, 1008)]
@@ -729,6 +730,6 @@ public class MessageDecoderTests
     [Fact]
     public void Every_violation_is_mapped()
     {
-        Assert.Equal(18, Enum.GetValues<ProtocolViolation>().Length); // the theory above lists them all
+        Assert.Equal(19, Enum.GetValues<ProtocolViolation>().Length); // the theory above lists them all
     }
 }
