@@ -105,58 +105,75 @@ internal sealed unsafe class MessageInflater : IDisposable
             _initialized = true;
         }
 
-        if (_inputComplete && !_trailerAdded && _inputStart == _inputEnd)
+        while (true)
         {
-            // RFC 7692 §7.2.2: append 00 00 FF FF to the message's payload before the last inflate.
-            _input ??= ArrayPool<byte>.Shared.Rent(InputBufferSize);
-            _inputStart = 0;
-            _inputEnd = 4;
-            _input[0] = 0x00;
-            _input[1] = 0x00;
-            _input[2] = 0xFF;
-            _input[3] = 0xFF;
-            _trailerAdded = true;
-        }
-
-        int available = _inputEnd - _inputStart;
-        int rc;
-        fixed (byte* input = _input)
-        fixed (byte* target = output)
-        {
-            _stream.NextIn = (nint)(input + _inputStart);
-            _stream.AvailIn = (uint)available;
-            _stream.NextOut = (nint)target;
-            _stream.AvailOut = (uint)output.Length;
-            rc = ZLibNative.Inflate(ref _stream, ZLibNative.SyncFlush);
-            _inputStart += available - (int)_stream.AvailIn;
-            written = output.Length - (int)_stream.AvailOut;
-            _stream.NextIn = 0;
-            _stream.NextOut = 0;
-        }
-
-        if (rc == ZLibNative.StreamEnd)
-        {
-            // The peer ended its DEFLATE stream (BFINAL): later messages start a fresh one.
-            ZLibNative.InflateReset2(ref _stream, -_windowBits);
-            if (_inputStart != _inputEnd && !_trailerAdded)
+            if (_inputComplete && !_trailerAdded && _inputStart == _inputEnd)
             {
-                return InflateStatus.InvalidData; // data after the final block
+                // RFC 7692 §7.2.2: append 00 00 FF FF to the message's payload before the last inflate.
+                _input ??= ArrayPool<byte>.Shared.Rent(InputBufferSize);
+                _input[0] = 0x00;
+                _input[1] = 0x00;
+                _input[2] = 0xFF;
+                _input[3] = 0xFF;
+                _inputStart = 0;
+                _inputEnd = 4;
+                _trailerAdded = true;
             }
-        }
-        else if (rc != ZLibNative.Ok && rc != ZLibNative.BufError)
-        {
-            Reset();
-            return InflateStatus.InvalidData;
-        }
 
-        // Complete once the trailer is consumed and zlib had room left over, i.e. nothing more is pending.
-        if (_trailerAdded && _inputStart == _inputEnd && written < output.Length)
-        {
-            EndMessage();
-            return InflateStatus.MessageComplete;
-        }
+            int available = _inputEnd - _inputStart;
+            int produced;
+            int rc;
+            fixed (byte* input = _input)
+            fixed (byte* target = output[written..])
+            {
+                _stream.NextIn = (nint)(input + _inputStart);
+                _stream.AvailIn = (uint)available;
+                _stream.NextOut = (nint)target;
+                _stream.AvailOut = (uint)(output.Length - written);
+                rc = ZLibNative.Inflate(ref _stream, ZLibNative.SyncFlush);
+                _inputStart += available - (int)_stream.AvailIn;
+                produced = output.Length - written - (int)_stream.AvailOut;
+                _stream.NextIn = 0;
+                _stream.NextOut = 0;
+            }
 
-        return InflateStatus.Progress;
+            written += produced;
+            if (rc == ZLibNative.StreamEnd)
+            {
+                // The peer ended its DEFLATE stream (BFINAL): later messages start a fresh one.
+                ZLibNative.InflateReset2(ref _stream, -_windowBits);
+                if (_inputStart != _inputEnd && !_trailerAdded)
+                {
+                    Reset();
+                    return InflateStatus.InvalidData; // data after the final block
+                }
+            }
+            else if (rc != ZLibNative.Ok && rc != ZLibNative.BufError)
+            {
+                Reset();
+                return InflateStatus.InvalidData;
+            }
+
+            bool inputDrained = _inputStart == _inputEnd;
+            if (_trailerAdded && inputDrained && written < output.Length)
+            {
+                // The trailer is consumed and zlib had room left over: nothing more is pending.
+                EndMessage();
+                return InflateStatus.MessageComplete;
+            }
+
+            if (written == output.Length || !inputDrained)
+            {
+                return InflateStatus.Progress; // output full (or zlib wants output room): the caller comes back
+            }
+
+            if (!_inputComplete || _trailerAdded)
+            {
+                return InflateStatus.Progress; // needs more compressed input
+            }
+
+            // All of the message's input is in and consumed: go round once more with the trailer.
+        }
     }
 
     public void Dispose()

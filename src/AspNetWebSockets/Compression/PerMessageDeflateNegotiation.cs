@@ -98,7 +98,9 @@ internal sealed class PerMessageDeflateNegotiation : IWebSocketExtensionFactory
         {
             int limit = clientWindowLimit ?? 15;
             clientWindow = Math.Min(options.ClientMaxWindowBits, limit);
-            announceClientWindow = clientWindow < limit;
+
+            // Echo a value the client gave even when it is our choice too: some clients (.NET's) read its absence as 15.
+            announceClientWindow = clientWindowLimit is not null || clientWindow < 15;
         }
 
         serverNoContextTakeover |= !options.ServerContextTakeover;

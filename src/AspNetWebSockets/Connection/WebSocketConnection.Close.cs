@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.WebSockets;
 using AspNetWebSockets.Protocol;
 
@@ -94,6 +95,7 @@ public sealed partial class WebSocketConnection
     private async ValueTask OnCloseReceivedAsync(int code, string reason)
     {
         _closeReceived = true;
+        _peerClose = new WebSocketCloseInfo(code, reason, WasClean: true);
         EnterClosing();
         if (code == WebSocketCloseCode.NoStatusReceived)
         {
@@ -119,6 +121,37 @@ public sealed partial class WebSocketConnection
         byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
         int length = CloseFrame.Write(payload, code, null);
         await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        _failed = true;
         Terminate(new WebSocketCloseInfo(code, description, WasClean: false), graceful: true);
+    }
+
+    /// <summary>
+    /// After failing the connection, reads and discards what the peer is still sending — the rest of an oversized
+    /// frame, its close echo — until it closes, falls quiet for a moment, or the close timeout passes. Closing with
+    /// unread bytes would make the kernel send a reset, and the peer would lose our close frame and its code.
+    /// Nothing read is parsed or kept, so this costs no memory however much the peer sends.
+    /// </summary>
+    private async Task DrainAfterFailureAsync()
+    {
+        TimeSpan quiet = TimeSpan.FromMilliseconds(Math.Min(250, _settings.CloseTimeout.TotalMilliseconds));
+        long deadline = Environment.TickCount64 + (long)_settings.CloseTimeout.TotalMilliseconds;
+        using var timer = new CancellationTokenSource();
+        try
+        {
+            while (Environment.TickCount64 < deadline)
+            {
+                timer.CancelAfter(quiet);
+                ReadResult read = await _input.ReadAsync(timer.Token).ConfigureAwait(false);
+                _input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled || !timer.TryReset())
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // Quiet, gone, or reset: either way there is nothing more to wait for.
+        }
     }
 }

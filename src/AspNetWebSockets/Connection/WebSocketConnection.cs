@@ -32,6 +32,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly CancellationTokenSource _closedToken = new();
     private readonly long _openedAt = Environment.TickCount64;
     private int _state = (int)WebSocketReadyState.Open;
+    private Task _transportCompleted = Task.CompletedTask;
+    private WebSocketCloseInfo? _peerClose;
+    private bool _failed;
 
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
     {
@@ -127,7 +130,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _inflater?.Dispose();
         if (graceful)
         {
-            _ = CompleteTransportAsync();
+            _transportCompleted = CompleteTransportAsync();
         }
         else
         {
@@ -155,10 +158,21 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Completes when the transport has been released: after a failure that includes a bounded linger (see
+    /// <see cref="DrainAfterFailureAsync"/>). The server waits for it before letting the request end.
+    /// </summary>
+    internal Task TransportCompleted => _transportCompleted;
+
     private async Task CompleteTransportAsync()
     {
         try
         {
+            if (_failed)
+            {
+                await DrainAfterFailureAsync().ConfigureAwait(false);
+            }
+
             await _transport.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception e)
@@ -174,7 +188,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private WebSocketException TransportFailed(Exception e)
     {
         Log.TransportFailed(_logger, ConnectionId, e);
-        Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+
+        // If the peer's close frame already arrived, its code is how the connection ended (RFC 6455 §7.1.5), even if
+        // our echo could not be written because the peer closed the TCP connection first.
+        Terminate(_peerClose ?? new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
         return new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection was closed by the peer without a close handshake.", e);
     }
 }

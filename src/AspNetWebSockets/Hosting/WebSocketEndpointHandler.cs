@@ -97,6 +97,9 @@ internal sealed class WebSocketEndpointHandler
         finally
         {
             server.Unregister(connection);
+
+            // Ending the request closes Kestrel's socket: first let a failed connection's bounded linger finish.
+            await connection.TransportCompleted.ConfigureAwait(false);
             connection.Abort(); // no-op after a completed close; otherwise releases the transport
         }
     }

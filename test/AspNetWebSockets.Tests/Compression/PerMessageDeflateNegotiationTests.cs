@@ -29,8 +29,8 @@ public sealed class PerMessageDeflateNegotiationTests
     [InlineData("permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10")]
     [InlineData("permessage-deflate; server_max_window_bits=15", "permessage-deflate; server_max_window_bits=15")]
     [InlineData("permessage-deflate; server_max_window_bits=9", "permessage-deflate; server_max_window_bits=9")]
-    // A client window value is the client's own limit: nothing to announce unless we want less.
-    [InlineData("permessage-deflate; client_max_window_bits=10", "permessage-deflate")]
+    // A client window value is echoed (never raised): .NET's client reads its absence as 15 and refuses.
+    [InlineData("permessage-deflate; client_max_window_bits=10", "permessage-deflate; client_max_window_bits=10")]
     // First acceptable offer wins: the first is declined (8 bits), the second accepted.
     [InlineData("permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=12", "permessage-deflate; server_max_window_bits=12")]
     [InlineData("permessage-deflate; unknown=1, permessage-deflate", "permessage-deflate")]
