@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with one line: "tests: N passed, N failed, N skipped".
-# Needs only the .NET 10 SDK today; later suites (browser, Node interop, Redis) install their own
-# prerequisites here, idempotently, so this stays the one command a newcomer and CI run.
+# Needs the .NET 10 SDK; installs the rest (Debian's Chromium, the Node ws client) idempotently through
+# build/install-prerequisites.sh, so this stays the one command a newcomer and CI run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ rm -rf "$results"
 mkdir -p "$results"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+./build/install-prerequisites.sh
 
 dotnet build AspNetWebSockets.sln -c Debug -nologo -v quiet -clp:ErrorsOnly
 
