@@ -56,6 +56,25 @@ public sealed class ClientWebSocketTests
     }
 
     [Theory]
+    [InlineData(TransportMode.KestrelPipes, 4 * 1024 * 1024)]
+    [InlineData(TransportMode.KestrelPipes, 16 * 1024 * 1024)]
+    [InlineData(TransportMode.KestrelStream, 16 * 1024 * 1024)]
+    public async Task Large_messages_echo_when_the_endpoint_allows_them(TransportMode mode, int size)
+    {
+        await using TestApp app = await TestApp.StartAsync(mode, MapEcho, o => o.MaxMessageSize = 16 * 1024 * 1024);
+        using ClientWebSocket client = await ConnectAsync(app, "/echo");
+        using CancellationTokenSource bound = Bound(30);
+        byte[] payload = new byte[size];
+        Random.Shared.NextBytes(payload);
+
+        await client.SendAsync(payload, WebSocketMessageType.Binary, endOfMessage: true, bound.Token);
+        ClientMessage echo = await client.ReceiveMessageAsync(bound.Token, maxBytes: size);
+
+        Assert.Equal(size, echo.Data.Length);
+        Assert.True(payload.AsSpan().SequenceEqual(echo.Data), "echoed bytes differ");
+    }
+
+    [Theory]
     [MemberData(nameof(KestrelModes), MemberType = typeof(ClientWebSocketInterop))]
     public async Task Text_with_four_byte_utf8_echoes_as_text(TransportMode mode)
     {
