@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Debug, "WebSocket connection {ConnectionId} transport failed.", EventName = "TransportFailed")]
     public static partial void TransportFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Information, "WebSocket connection {ConnectionId} dropped as a slow consumer: {Buffered} bytes buffered, limit {Limit}.", EventName = "SlowConsumerDropped")]
+    public static partial void SlowConsumerDropped(ILogger logger, string connectionId, long buffered, long limit);
 }

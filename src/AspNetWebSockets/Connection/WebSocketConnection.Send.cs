@@ -91,7 +91,7 @@ public sealed partial class WebSocketConnection
         }
 
         ThrowIfNotOpen();
-        Interlocked.Add(ref _bufferedAmount, data.Length);
+        ReserveBuffered(data.Length);
         try
         {
             await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -181,7 +181,7 @@ public sealed partial class WebSocketConnection
     private async ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, bool compress, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
-        Interlocked.Add(ref _bufferedAmount, payload.Length);
+        ReserveBuffered(payload.Length);
         try
         {
             await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -235,7 +235,7 @@ public sealed partial class WebSocketConnection
     internal async ValueTask SendFragmentAsync(WebSocketOpcode opcode, bool fin, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
-        Interlocked.Add(ref _bufferedAmount, payload.Length);
+        ReserveBuffered(payload.Length);
         try
         {
             await WriteFrameAsync(opcode, fin, 0, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
@@ -295,6 +295,25 @@ public sealed partial class WebSocketConnection
         {
             throw TransportFailed(new IOException("The transport was closed."));
         }
+    }
+
+    /// <summary>
+    /// Counts a send's bytes into <see cref="BufferedAmount"/>. Under <see cref="WebSocketSlowConsumerPolicy.Drop"/>, a send
+    /// that would take it over the limit drops the connection instead (1008): the peer is not reading, and waiting
+    /// would hold the sender and the memory.
+    /// </summary>
+    private void ReserveBuffered(long count)
+    {
+        long buffered = Interlocked.Add(ref _bufferedAmount, count);
+        if (buffered <= _settings.MaxBufferedAmount || _settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _bufferedAmount, -count);
+        Log.SlowConsumerDropped(_logger, ConnectionId, buffered, _settings.MaxBufferedAmount);
+        Terminate(new WebSocketCloseInfo(WebSocketCloseCode.PolicyViolation, "slow consumer", WasClean: false), graceful: false);
+        throw new WebSocketException(WebSocketError.InvalidState, "The peer is not reading fast enough; the connection was dropped (MaxBufferedAmount).");
     }
 
     private void ThrowIfNotOpen()

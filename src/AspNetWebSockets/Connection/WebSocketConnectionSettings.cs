@@ -18,6 +18,10 @@ internal sealed class WebSocketConnectionSettings
 
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    public long MaxBufferedAmount { get; init; } = long.MaxValue;
+
+    public WebSocketSlowConsumerPolicy SlowConsumerPolicy { get; init; } = WebSocketSlowConsumerPolicy.Backpressure;
+
     public string? SubProtocol { get; init; }
 
     public string Extensions { get; init; } = string.Empty;

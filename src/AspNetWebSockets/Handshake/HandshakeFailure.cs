@@ -48,4 +48,7 @@ internal enum HandshakeFailure
 
     /// <summary>The endpoint requires a subprotocol and none of the client's offers matched (400).</summary>
     SubProtocolRequired,
+
+    /// <summary>The server already holds <c>MaxConnections</c> WebSocket connections → 503.</summary>
+    TooManyConnections,
 }

@@ -4,7 +4,7 @@ namespace AspNetWebSockets.Handshake;
 internal static class HandshakeFailureExtensions
 {
     /// <summary>
-    /// The HTTP status code to answer with: 101 for <see cref="HandshakeFailure.None"/>, otherwise 400, 403, 405 or 426.
+    /// The HTTP status code to answer with: 101 for <see cref="HandshakeFailure.None"/>, otherwise 400, 403, 405, 426 or 503.
     /// </summary>
     /// <remarks>
     /// 426 is used where the client can fix things by speaking a different protocol (RFC 7231 §6.5.15): a plain
@@ -20,6 +20,7 @@ internal static class HandshakeFailureExtensions
         HandshakeFailure.HttpVersionNotSupported => 426,
         HandshakeFailure.UnsupportedVersion => 426,
         HandshakeFailure.OriginNotAllowed => 403,
+        HandshakeFailure.TooManyConnections => 503,
         _ => 400,
     };
 
@@ -40,6 +41,7 @@ internal static class HandshakeFailureExtensions
         HandshakeFailure.RequestBodyNotAllowed => "WebSocket upgrade request must not have a body",
         HandshakeFailure.OriginNotAllowed => "Origin is not allowed for this WebSocket endpoint",
         HandshakeFailure.SubProtocolRequired => "No offered subprotocol is supported by this endpoint",
+        HandshakeFailure.TooManyConnections => "The server is at its MaxConnections limit",
         _ => "Unknown handshake failure",
     };
 }

@@ -37,11 +37,29 @@ internal sealed class WebSocketEndpointHandler
             failure = HandshakeFailure.HttpVersionNotSupported;
         }
 
+        if (failure == HandshakeFailure.None && !server.TryReserveConnection())
+        {
+            failure = HandshakeFailure.TooManyConnections;
+        }
+
         if (failure != HandshakeFailure.None)
         {
             Reject(context, failure, server);
             return;
         }
+
+        try
+        {
+            await AcceptAsync(context, server, settings, upgrade!, subProtocol, extensions).ConfigureAwait(false);
+        }
+        finally
+        {
+            server.ReleaseConnection();
+        }
+    }
+
+    private async Task AcceptAsync(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpUpgradeFeature upgrade, string? subProtocol, NegotiatedExtensions extensions)
+    {
 
         IHeaderDictionary headers = context.Response.Headers;
         headers.Connection = "Upgrade";
@@ -59,7 +77,7 @@ internal sealed class WebSocketEndpointHandler
 
         IHttpRequestLifetimeFeature? lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
         Action abortConnection = lifetime is null ? static () => { } : lifetime.Abort;
-        Stream stream = await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        Stream stream = await upgrade.UpgradeAsync().ConfigureAwait(false);
         WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
 
         var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
@@ -69,6 +87,8 @@ internal sealed class WebSocketEndpointHandler
             KeepAliveInterval = server.Options.KeepAliveInterval,
             KeepAliveTimeout = server.Options.KeepAliveTimeout,
             CloseTimeout = server.Options.CloseTimeout,
+            MaxBufferedAmount = server.Options.MaxBufferedAmount,
+            SlowConsumerPolicy = server.Options.SlowConsumerPolicy,
             SubProtocol = subProtocol,
             Extensions = extensions.Header,
             Compression = extensions.Find<PerMessageDeflateParameters>(),

@@ -34,7 +34,23 @@ internal sealed class WebSocketServer : IDisposable
 
     public WebSocketHeartbeat Heartbeat { get; }
 
+    private int _reserved;
+
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>Claims a slot under <see cref="WebSocketServerOptions.MaxConnections"/> before upgrading; false when full.</summary>
+    public bool TryReserveConnection()
+    {
+        if (Interlocked.Increment(ref _reserved) <= (Options.MaxConnections ?? int.MaxValue))
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _reserved);
+        return false;
+    }
+
+    public void ReleaseConnection() => Interlocked.Decrement(ref _reserved);
 
     public void Register(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
 

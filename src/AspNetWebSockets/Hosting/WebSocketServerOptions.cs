@@ -63,6 +63,27 @@ public sealed class WebSocketServerOptions
     /// </summary>
     public bool RequireSubProtocol { get; set; }
 
+    /// <summary>
+    /// Most WebSocket connections the server holds at once; further upgrade requests get 503 before the upgrade.
+    /// Default null: no limit beyond Kestrel's own <c>MaxConcurrentUpgradedConnections</c>.
+    /// </summary>
+    public int? MaxConnections { get; set; }
+
+    /// <summary>
+    /// Most bytes of messages a connection may have accepted but not yet handed to the transport (see
+    /// <see cref="WebSocketConnection.BufferedAmount"/>) — what piles up when a peer does not read what it is sent.
+    /// What happens above it is <see cref="SlowConsumerPolicy"/>. Default 16 MiB.
+    /// </summary>
+    public long MaxBufferedAmount { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// What a send does when it would take <see cref="WebSocketConnection.BufferedAmount"/> over <see cref="MaxBufferedAmount"/>:
+    /// <see cref="WebSocketSlowConsumerPolicy.Backpressure"/> (default) lets the send wait its turn, so the sender slows
+    /// to the peer's pace; <see cref="WebSocketSlowConsumerPolicy.Drop"/> fails the send and drops the connection
+    /// (reported as 1008), so one slow peer cannot hold a broadcaster back or hold memory.
+    /// </summary>
+    public WebSocketSlowConsumerPolicy SlowConsumerPolicy { get; set; } = WebSocketSlowConsumerPolicy.Backpressure;
+
     /// <summary>permessage-deflate (RFC 7692) settings; off by default (see <see cref="WebSocketCompressionOptions"/> for why).</summary>
     public WebSocketCompressionOptions Compression { get; } = new();
 

@@ -24,6 +24,16 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
             failures.Add($"{nameof(options.MaxFragmentsPerMessage)} must be positive.");
         }
 
+        if (options.MaxConnections is <= 0)
+        {
+            failures.Add($"{nameof(options.MaxConnections)} must be positive when set.");
+        }
+
+        if (options.MaxBufferedAmount <= 0)
+        {
+            failures.Add($"{nameof(options.MaxBufferedAmount)} must be positive.");
+        }
+
         CheckTimeout(options.KeepAliveInterval, nameof(options.KeepAliveInterval), allowInfinite: true, failures);
         CheckTimeout(options.KeepAliveTimeout, nameof(options.KeepAliveTimeout), allowInfinite: true, failures);
         CheckTimeout(options.CloseTimeout, nameof(options.CloseTimeout), allowInfinite: false, failures);
