@@ -49,6 +49,9 @@ internal enum HandshakeFailure
     /// <summary>The endpoint requires a subprotocol and none of the client's offers matched (400).</summary>
     SubProtocolRequired,
 
+    /// <summary>An HTTP/2 extended CONNECT (RFC 8441) whose <c>:protocol</c> is not <c>websocket</c> → 400.</summary>
+    UnsupportedConnectProtocol,
+
     /// <summary>The server already holds <c>MaxConnections</c> WebSocket connections → 503.</summary>
     TooManyConnections,
 }

@@ -42,6 +42,7 @@ internal static class HandshakeFailureExtensions
         HandshakeFailure.OriginNotAllowed => "Origin is not allowed for this WebSocket endpoint",
         HandshakeFailure.SubProtocolRequired => "No offered subprotocol is supported by this endpoint",
         HandshakeFailure.TooManyConnections => "The server is at its MaxConnections limit",
+        HandshakeFailure.UnsupportedConnectProtocol => "HTTP/2 extended CONNECT with a :protocol other than websocket",
         _ => "Unknown handshake failure",
     };
 }

@@ -81,6 +81,31 @@ internal static class HandshakeValidator
     }
 
     /// <summary>
+    /// Validates an HTTP/2 extended CONNECT (RFC 8441 §4-5): <c>:protocol</c> is <c>websocket</c>; there is no key and no
+    /// Upgrade/Connection (HTTP/2 forbids them), but Sec-WebSocket-Version must still be 13 and the subprotocol and
+    /// extension lists must be well formed. Pure, never throws.
+    /// </summary>
+    public static HandshakeFailure ValidateExtendedConnect(string? connectProtocol, in HandshakeRequest request)
+    {
+        if (!string.Equals(connectProtocol, "websocket", StringComparison.OrdinalIgnoreCase))
+        {
+            return HandshakeFailure.UnsupportedConnectProtocol;
+        }
+
+        if (request.SecWebSocketVersion.Count != 1 || !HeaderTokens.TrimOws(request.SecWebSocketVersion[0]).SequenceEqual("13"))
+        {
+            return HandshakeFailure.UnsupportedVersion;
+        }
+
+        if (!HeaderTokens.TryParseTokenList(request.SecWebSocketProtocol, MaxListHeaderLength, tokens: null))
+        {
+            return HandshakeFailure.InvalidSubProtocolHeader;
+        }
+
+        return ExtensionHeaderParser.IsValid(request.SecWebSocketExtensions, MaxListHeaderLength) ? HandshakeFailure.None : HandshakeFailure.InvalidExtensionsHeader;
+    }
+
+    /// <summary>
     /// True if <paramref name="protocol"/> is <c>HTTP/major[.minor]</c> with a version of at least 1.1
     /// (HTTP/1.1, HTTP/2, HTTP/2.0, HTTP/3). Anything unparseable is refused.
     /// </summary>

@@ -29,11 +29,18 @@ internal sealed class WebSocketEndpointHandler
         WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
         EndpointSettings settings = _settings ??= EndpointSettings.Resolve(context.GetEndpoint(), server.Options);
 
-        HandshakeFailure failure = Negotiate(context, server, settings, out string? subProtocol, out NegotiatedExtensions extensions);
-        IHttpUpgradeFeature? upgrade = context.Features.Get<IHttpUpgradeFeature>();
-        if (failure == HandshakeFailure.None && upgrade is not { IsUpgradableRequest: true })
+        // HTTP/2 (RFC 8441) arrives as an extended CONNECT on the same route; HTTP/1.1 as an Upgrade.
+        IHttpExtendedConnectFeature? connect = context.Features.Get<IHttpExtendedConnectFeature>();
+        if (connect is not { IsExtendedConnect: true })
         {
-            // A valid request on a connection that cannot be upgraded (e.g. HTTP/2 without extended CONNECT).
+            connect = null;
+        }
+
+        HandshakeFailure failure = Negotiate(context, server, settings, connect, out string? subProtocol, out NegotiatedExtensions extensions);
+        IHttpUpgradeFeature? upgrade = connect is null ? context.Features.Get<IHttpUpgradeFeature>() : null;
+        if (failure == HandshakeFailure.None && connect is null && upgrade is not { IsUpgradableRequest: true })
+        {
+            // A valid-looking request on a connection that cannot be upgraded.
             failure = HandshakeFailure.HttpVersionNotSupported;
         }
 
@@ -50,7 +57,7 @@ internal sealed class WebSocketEndpointHandler
 
         try
         {
-            await AcceptAsync(context, server, settings, upgrade!, subProtocol, extensions).ConfigureAwait(false);
+            await AcceptAsync(context, server, settings, connect, upgrade, subProtocol, extensions).ConfigureAwait(false);
         }
         finally
         {
@@ -58,13 +65,16 @@ internal sealed class WebSocketEndpointHandler
         }
     }
 
-    private async Task AcceptAsync(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpUpgradeFeature upgrade, string? subProtocol, NegotiatedExtensions extensions)
+    private async Task AcceptAsync(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions)
     {
-
         IHeaderDictionary headers = context.Response.Headers;
-        headers.Connection = "Upgrade";
-        headers.Upgrade = "websocket";
-        headers.SecWebSocketAccept = WebSocketAccept.Compute(context.Request.Headers.SecWebSocketKey.ToString());
+        if (connect is null)
+        {
+            headers.Connection = "Upgrade";
+            headers.Upgrade = "websocket";
+            headers.SecWebSocketAccept = WebSocketAccept.Compute(context.Request.Headers.SecWebSocketKey.ToString());
+        }
+
         if (subProtocol is not null)
         {
             headers.SecWebSocketProtocol = subProtocol;
@@ -77,7 +87,10 @@ internal sealed class WebSocketEndpointHandler
 
         IHttpRequestLifetimeFeature? lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
         Action abortConnection = lifetime is null ? static () => { } : lifetime.Abort;
-        Stream stream = await upgrade.UpgradeAsync().ConfigureAwait(false);
+        // HTTP/2 answers 200 and carries the frames on the stream; HTTP/1.1 answers 101 and hands over the connection.
+        Stream stream = connect is not null
+            ? await connect.AcceptAsync().ConfigureAwait(false)
+            : await upgrade!.UpgradeAsync().ConfigureAwait(false);
         WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
 
         var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
@@ -124,7 +137,7 @@ internal sealed class WebSocketEndpointHandler
         }
     }
 
-    private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, EndpointSettings settings, out string? subProtocol, out NegotiatedExtensions extensions)
+    private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, out string? subProtocol, out NegotiatedExtensions extensions)
     {
         subProtocol = null;
         extensions = NegotiatedExtensions.None;
@@ -145,7 +158,9 @@ internal sealed class WebSocketEndpointHandler
             TransferEncoding = headers.TransferEncoding,
         };
 
-        HandshakeFailure failure = HandshakeValidator.Validate(handshake);
+        HandshakeFailure failure = connect is null
+            ? HandshakeValidator.Validate(handshake)
+            : HandshakeValidator.ValidateExtendedConnect(connect.Protocol, handshake);
         if (failure != HandshakeFailure.None)
         {
             return failure;
@@ -188,7 +203,9 @@ internal sealed class WebSocketEndpointHandler
         response.StatusCode = status;
         switch (failure)
         {
-            case HandshakeFailure.NotWebSocketUpgrade or HandshakeFailure.HttpVersionNotSupported:
+            case HandshakeFailure.NotWebSocketUpgrade or HandshakeFailure.HttpVersionNotSupported
+                when HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol):
+                // Connection-specific headers exist only in HTTP/1.x (RFC 9113 §8.2.2 forbids them in HTTP/2).
                 response.Headers.Connection = "Upgrade";
                 response.Headers.Upgrade = "websocket";
                 break;

@@ -20,6 +20,8 @@ public class HandshakeFailureExtensionsTests
     [InlineData("RequestBodyNotAllowed", 400)]
     [InlineData("OriginNotAllowed", 403)]
     [InlineData("SubProtocolRequired", 400)]
+    [InlineData("UnsupportedConnectProtocol", 400)]
+    [InlineData("TooManyConnections", 503)]
     public void StatusCodes(string failure, int status) =>
         Assert.Equal(status, Enum.Parse<HandshakeFailure>(failure).ToStatusCode());
 
@@ -27,7 +29,7 @@ public class HandshakeFailureExtensionsTests
     public void EveryValueIsInTheStatusTable()
     {
         // Keeps the table above honest when someone adds an enum member.
-        Assert.Equal(14, Enum.GetValues<HandshakeFailure>().Length);
+        Assert.Equal(16, Enum.GetValues<HandshakeFailure>().Length);
     }
 
     [Fact]

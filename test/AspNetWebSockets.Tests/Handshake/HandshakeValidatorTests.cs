@@ -80,10 +80,12 @@ public class HandshakeValidatorTests
     [Fact]
     public void EveryValidatorFailureExceptPolicyOnesHasACase()
     {
-        // Origin and subprotocol requirements are decided by the hosting layer, not by Validate.
+        // Origin, subprotocol and connection-count policies are decided by the hosting layer, and the HTTP/2 :protocol
+        // check by ValidateExtendedConnect (tested below), not by Validate.
         var produced = s_failures.Values.Select(v => v.Expected).ToHashSet();
         var missing = Enum.GetValues<HandshakeFailure>()
-            .Where(f => f is not (HandshakeFailure.None or HandshakeFailure.OriginNotAllowed or HandshakeFailure.SubProtocolRequired))
+            .Where(f => f is not (HandshakeFailure.None or HandshakeFailure.OriginNotAllowed or HandshakeFailure.SubProtocolRequired
+                or HandshakeFailure.TooManyConnections or HandshakeFailure.UnsupportedConnectProtocol))
             .Where(f => !produced.Contains(f));
         Assert.Empty(missing);
     }
@@ -225,4 +227,27 @@ public class HandshakeValidatorTests
     [InlineData(null, false)]
     public void HttpVersionParsing(string? protocol, bool expected) =>
         Assert.Equal(expected, HandshakeValidator.IsHttp11OrLater(protocol));
+
+    [Theory]
+    [InlineData("websocket", "13", "", "", "None")]
+    [InlineData("WebSocket", "13", "chat.v1, chat.v2", "permessage-deflate; client_max_window_bits", "None")]
+    [InlineData("not-websocket", "13", "", "", "UnsupportedConnectProtocol")]
+    [InlineData(null, "13", "", "", "UnsupportedConnectProtocol")]
+    [InlineData("websocket", "8", "", "", "UnsupportedVersion")]
+    [InlineData("websocket", null, "", "", "UnsupportedVersion")]
+    [InlineData("websocket", "13", "bad token", "", "InvalidSubProtocolHeader")]
+    [InlineData("websocket", "13", "", "a; b=\"unclosed", "InvalidExtensionsHeader")]
+    public void Http2_extended_connect_is_validated_per_rfc8441(string? protocol, string? version, string subProtocols, string extensions, string expected)
+    {
+        var request = new HandshakeRequest
+        {
+            Method = "CONNECT",
+            Protocol = "HTTP/2",
+            SecWebSocketVersion = version is null ? default : new Microsoft.Extensions.Primitives.StringValues(version),
+            SecWebSocketProtocol = subProtocols,
+            SecWebSocketExtensions = extensions,
+        };
+
+        Assert.Equal(Enum.Parse<HandshakeFailure>(expected), HandshakeValidator.ValidateExtendedConnect(protocol, request));
+    }
 }
