@@ -239,7 +239,7 @@ public sealed partial class WebSocketConnection
                         destination[..written].CopyTo(buffer.Span);
                     }
 
-                    return new ValueWebSocketReceiveResult(written, _decoder.MessageType, endOfMessage);
+                    return Received(written, endOfMessage);
 
                 case DecodeStatus.NeedMoreData:
                     _input.AdvanceTo(reader.Position, data.End);
@@ -309,7 +309,22 @@ public sealed partial class WebSocketConnection
             return (ProtocolViolation.InvalidUtf8, null);
         }
 
-        return (ProtocolViolation.None, new ValueWebSocketReceiveResult(written, _decoder.MessageType, endOfMessage));
+        return (ProtocolViolation.None, Received(written, endOfMessage));
+    }
+
+    /// <summary>A data result for the application, counted in the metrics.</summary>
+    private ValueWebSocketReceiveResult Received(int count, bool endOfMessage)
+    {
+        if (_metrics is not null)
+        {
+            _metrics.BytesReceived(count);
+            if (endOfMessage)
+            {
+                _metrics.MessageReceived();
+            }
+        }
+
+        return new ValueWebSocketReceiveResult(count, _decoder.MessageType, endOfMessage);
     }
 
     private static Span<byte> LimitTo(Span<byte> span, int length) => span.Length > length ? span[..length] : span;

@@ -103,6 +103,7 @@ public sealed partial class WebSocketConnection
                     ThrowIfNotOpen();
                     FrameWriter.WriteFrame(_output, _role, WebSocketOpcode.Binary, fin: true, 0, data);
                     await FlushAsync(cancellationToken).ConfigureAwait(false);
+                    _metrics?.Sent(data.Length, endOfMessage: true);
                 }
                 finally
                 {
@@ -195,6 +196,8 @@ public sealed partial class WebSocketConnection
                 {
                     await WriteFrameAsync(opcode, fin: true, 0, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
                 }
+
+                _metrics?.Sent(payload.Length, endOfMessage: true);
             }
             finally
             {
@@ -222,6 +225,7 @@ public sealed partial class WebSocketConnection
                 throw;
             }
 
+            _metrics?.Compressed(payload.Length, _compressed!.WrittenCount);
             await WriteFrameAsync(opcode, fin: true, ReservedBit.Rsv1, _compressed!.WrittenMemory, requireOpen: true, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -239,6 +243,7 @@ public sealed partial class WebSocketConnection
         try
         {
             await WriteFrameAsync(opcode, fin, 0, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
+            _metrics?.Sent(payload.Length, endOfMessage: fin);
         }
         finally
         {

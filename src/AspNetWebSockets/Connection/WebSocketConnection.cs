@@ -32,6 +32,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly CancellationTokenSource _closedToken = new();
     private readonly long _openedAt = Environment.TickCount64;
     private int _state = (int)WebSocketReadyState.Open;
+    private readonly Diagnostics.WebSocketMetrics? _metrics;
     private Task _transportCompleted = Task.CompletedTask;
     private WebSocketCloseInfo? _peerClose;
     private bool _failed;
@@ -64,6 +65,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         _lastReceived = _openedAt;
+        _metrics = settings.Metrics;
+        _metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
     }
 
@@ -145,7 +148,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             }
         }
 
-        Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, Environment.TickCount64 - _openedAt);
+        long durationMs = Environment.TickCount64 - _openedAt;
+        Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, durationMs);
+        _metrics?.ConnectionClosed(info, TimeSpan.FromMilliseconds(durationMs));
         _closed.TrySetResult(info);
         try
         {

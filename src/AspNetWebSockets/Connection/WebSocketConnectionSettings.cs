@@ -36,6 +36,9 @@ internal sealed class WebSocketConnectionSettings
 
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
+    /// <summary>Where connection, message and byte counts are recorded; null (the test client) records nothing.</summary>
+    public AspNetWebSockets.Diagnostics.WebSocketMetrics? Metrics { get; init; }
+
     /// <summary>The shared timer that drives keep-alive and notices vanished peers; null (the test client) disables both.</summary>
     public WebSocketHeartbeat? Heartbeat { get; init; }
 }

@@ -109,6 +109,7 @@ internal sealed class WebSocketEndpointHandler
             ConnectionId = context.Connection.Id,
             Logger = server.Logger,
             Heartbeat = server.Heartbeat,
+            Metrics = server.Metrics,
         });
         connection.Decoder.AllowedReservedBits = extensions.ReservedBits;
 
@@ -199,6 +200,7 @@ internal sealed class WebSocketEndpointHandler
     {
         int status = failure.ToStatusCode();
         Log.HandshakeRejected(server.Logger, status, failure.Describe());
+        server.Metrics.HandshakeFailed(failure.ToString());
         HttpResponse response = context.Response;
         response.StatusCode = status;
         switch (failure)

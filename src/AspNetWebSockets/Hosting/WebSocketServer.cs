@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using AspNetWebSockets.Compression;
+using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,9 +16,10 @@ internal sealed class WebSocketServer : IDisposable
 {
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
 
-    public WebSocketServer(IOptions<WebSocketServerOptions> options, ILoggerFactory loggerFactory, IEnumerable<IWebSocketExtensionFactory> extensions)
+    public WebSocketServer(IOptions<WebSocketServerOptions> options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, IEnumerable<IWebSocketExtensionFactory> extensions)
     {
         Options = options.Value;
+        Metrics = new WebSocketMetrics(meterFactory, SendQueueBytes);
         Logger = loggerFactory.CreateLogger("AspNetWebSockets");
         ExtensionFactories = extensions.ToArray();
         ExtensionFactoriesWithCompression = [new PerMessageDeflateNegotiation(Options.Compression), .. ExtensionFactories];
@@ -24,6 +27,8 @@ internal sealed class WebSocketServer : IDisposable
     }
 
     public WebSocketServerOptions Options { get; }
+
+    public WebSocketMetrics Metrics { get; }
 
     public ILogger Logger { get; }
 
@@ -86,6 +91,17 @@ internal sealed class WebSocketServer : IDisposable
     }
 
     public void Dispose() => Heartbeat.Dispose();
+
+    private long SendQueueBytes()
+    {
+        long total = 0;
+        foreach (KeyValuePair<WebSocketConnection, byte> entry in _connections)
+        {
+            total += entry.Key.BufferedAmount;
+        }
+
+        return total;
+    }
 
     private static async Task CloseQuietlyAsync(WebSocketConnection connection)
     {

@@ -27,6 +27,7 @@ public static class WebSocketServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configure);
 
         services.AddOptions<WebSocketServerOptions>().Configure(configure).ValidateOnStart();
+        services.AddMetrics();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketServerOptions>, WebSocketServerOptionsValidator>());
         services.TryAddSingleton<WebSocketServer>();
         services.TryAddScoped<WebSocketConnectionAccessor>();
