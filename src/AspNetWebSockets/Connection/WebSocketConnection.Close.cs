@@ -34,6 +34,23 @@ public sealed partial class WebSocketConnection
         await AwaitPeerCloseAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sends a close frame and returns without waiting for the peer's (the <c>WebSocket.CloseOutputAsync</c> half of the
+    /// handshake); keep receiving to see the peer's close. Validates as <see cref="CloseAsync"/> does.
+    /// </summary>
+    /// <param name="code">A close code valid on the wire.</param>
+    /// <param name="reason">At most 123 bytes of UTF-8.</param>
+    /// <returns>A task that completes when the close frame has been handed to the transport.</returns>
+    public async Task CloseOutputAsync(int code = WebSocketCloseCode.NormalClosure, string? reason = null)
+    {
+        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
+        int length = CloseFrame.Write(payload, code, reason);
+        if (ReadyState != WebSocketReadyState.Closed)
+        {
+            await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Sends our close frame once; later calls do nothing.</summary>
     private async ValueTask SendCloseFrameAsync(ReadOnlyMemory<byte> payload)
     {

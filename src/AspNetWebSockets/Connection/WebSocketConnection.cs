@@ -33,6 +33,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly long _openedAt = Environment.TickCount64;
     private int _state = (int)WebSocketReadyState.Open;
     private readonly Diagnostics.WebSocketMetrics? _metrics;
+    private WebSocket? _webSocket;
     private Task _transportCompleted = Task.CompletedTask;
     private WebSocketCloseInfo? _peerClose;
     private bool _failed;
@@ -94,6 +95,14 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     internal WebSocketRole Role => _role;
 
     internal MessageDecoder Decoder => _decoder;
+
+    /// <summary>
+    /// This connection as a <see cref="WebSocket"/>, for libraries written against <c>System.Net.WebSockets</c>. It behaves
+    /// like the framework's own WebSocket where applications can observe it. Use either it or this connection's own
+    /// receive methods, not both.
+    /// </summary>
+    /// <returns>A <see cref="WebSocket"/> over this connection.</returns>
+    public WebSocket AsWebSocket() => _webSocket ??= new Compatibility.ConnectionWebSocket(this);
 
     /// <summary>Closes the connection at once, without a close handshake. <see cref="Closed"/> reports 1006.</summary>
     public void Abort() => Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);

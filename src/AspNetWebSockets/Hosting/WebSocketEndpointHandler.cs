@@ -67,54 +67,8 @@ internal sealed class WebSocketEndpointHandler
 
     private async Task AcceptAsync(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions)
     {
-        IHeaderDictionary headers = context.Response.Headers;
-        if (connect is null)
-        {
-            headers.Connection = "Upgrade";
-            headers.Upgrade = "websocket";
-            headers.SecWebSocketAccept = WebSocketAccept.Compute(context.Request.Headers.SecWebSocketKey.ToString());
-        }
-
-        if (subProtocol is not null)
-        {
-            headers.SecWebSocketProtocol = subProtocol;
-        }
-
-        if (extensions.Header.Length > 0)
-        {
-            headers.SecWebSocketExtensions = extensions.Header;
-        }
-
-        IHttpRequestLifetimeFeature? lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
-        Action abortConnection = lifetime is null ? static () => { } : lifetime.Abort;
-        // HTTP/2 answers 200 and carries the frames on the stream; HTTP/1.1 answers 101 and hands over the connection.
-        Stream stream = connect is not null
-            ? await connect.AcceptAsync().ConfigureAwait(false)
-            : await upgrade!.UpgradeAsync().ConfigureAwait(false);
-        WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
-
-        var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
-        {
-            Role = WebSocketRole.Server,
-            Limits = settings.Limits,
-            KeepAliveInterval = server.Options.KeepAliveInterval,
-            KeepAliveTimeout = server.Options.KeepAliveTimeout,
-            CloseTimeout = server.Options.CloseTimeout,
-            MaxBufferedAmount = server.Options.MaxBufferedAmount,
-            SlowConsumerPolicy = server.Options.SlowConsumerPolicy,
-            SubProtocol = subProtocol,
-            Extensions = extensions.Header,
-            Compression = extensions.Find<PerMessageDeflateParameters>(),
-            CompressionOptions = server.Options.Compression,
-            ConnectionId = context.Connection.Id,
-            Logger = server.Logger,
-            Heartbeat = server.Heartbeat,
-            Metrics = server.Metrics,
-        });
-        connection.Decoder.AllowedReservedBits = extensions.ReservedBits;
-
-        server.Register(connection);
-        context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
+        WebSocketConnection connection = await UpgradeAsync(
+            context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout).ConfigureAwait(false);
         context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
         Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
         try
@@ -136,6 +90,73 @@ internal sealed class WebSocketEndpointHandler
             await connection.TransportCompleted.ConfigureAwait(false);
             connection.Abort(); // no-op after a completed close; otherwise releases the transport
         }
+    }
+
+    /// <summary>
+    /// Completes an accepted handshake — response headers, 101 (HTTP/1.1) or 200 (HTTP/2), transport choice — and
+    /// returns the open connection, registered with the server and bound to the request's lifetime. Shared by
+    /// MapWebSocket endpoints and the drop-in <c>AcceptWebSocketAsync</c> path.
+    /// </summary>
+    internal static async Task<WebSocketConnection> UpgradeAsync(
+        HttpContext context,
+        WebSocketServer server,
+        DecoderLimits limits,
+        IHttpExtendedConnectFeature? connect,
+        IHttpUpgradeFeature? upgrade,
+        string? subProtocol,
+        NegotiatedExtensions extensions,
+        TimeSpan keepAliveInterval,
+        TimeSpan keepAliveTimeout)
+    {
+        IHeaderDictionary headers = context.Response.Headers;
+        if (connect is null)
+        {
+            headers.Connection = "Upgrade";
+            headers.Upgrade = "websocket";
+            headers.SecWebSocketAccept = WebSocketAccept.Compute(context.Request.Headers.SecWebSocketKey.ToString());
+        }
+
+        if (subProtocol is not null)
+        {
+            headers.SecWebSocketProtocol = subProtocol;
+        }
+
+        if (extensions.Header.Length > 0)
+        {
+            headers.SecWebSocketExtensions = extensions.Header;
+        }
+
+        IHttpRequestLifetimeFeature? lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
+        Action abortConnection = lifetime is null ? static () => { } : lifetime.Abort;
+
+        // HTTP/2 answers 200 and carries the frames on the stream; HTTP/1.1 answers 101 and hands over the connection.
+        Stream stream = connect is not null
+            ? await connect.AcceptAsync().ConfigureAwait(false)
+            : await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
+
+        var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
+        {
+            Role = WebSocketRole.Server,
+            Limits = limits,
+            KeepAliveInterval = keepAliveInterval,
+            KeepAliveTimeout = keepAliveTimeout,
+            CloseTimeout = server.Options.CloseTimeout,
+            MaxBufferedAmount = server.Options.MaxBufferedAmount,
+            SlowConsumerPolicy = server.Options.SlowConsumerPolicy,
+            SubProtocol = subProtocol,
+            Extensions = extensions.Header,
+            Compression = extensions.Find<PerMessageDeflateParameters>(),
+            CompressionOptions = server.Options.Compression,
+            ConnectionId = context.Connection.Id,
+            Logger = server.Logger,
+            Heartbeat = server.Heartbeat,
+            Metrics = server.Metrics,
+        });
+        connection.Decoder.AllowedReservedBits = extensions.ReservedBits;
+        server.Register(connection);
+        context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
+        return connection;
     }
 
     private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, out string? subProtocol, out NegotiatedExtensions extensions)

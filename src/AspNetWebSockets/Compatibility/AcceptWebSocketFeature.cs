@@ -1,0 +1,118 @@
+using System.Net.WebSockets;
+using AspNetWebSockets.Compression;
+using AspNetWebSockets.Extensions;
+using AspNetWebSockets.Handshake;
+using AspNetWebSockets.Hosting;
+using AspNetWebSockets.Protocol;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace AspNetWebSockets.Compatibility;
+
+/// <summary>
+/// Our <see cref="IHttpWebSocketFeature"/>: <c>HttpContext.WebSockets.IsWebSocketRequest</c> and <c>AcceptWebSocketAsync()</c>
+/// run the handshake through this library and hand back a <see cref="WebSocket"/> over a <see cref="WebSocketConnection"/>.
+/// </summary>
+internal sealed class AcceptWebSocketFeature : IHttpWebSocketFeature
+{
+    private readonly HttpContext _context;
+    private readonly WebSocketServer _server;
+    private readonly IHttpExtendedConnectFeature? _connect;
+    private readonly HandshakeFailure _validation;
+    private bool _reserved;
+
+    public AcceptWebSocketFeature(HttpContext context, WebSocketServer server, IHttpExtendedConnectFeature? connect, HandshakeFailure validation)
+    {
+        _context = context;
+        _server = server;
+        _connect = connect;
+        _validation = validation;
+    }
+
+    public bool IsWebSocketRequest => _validation == HandshakeFailure.None;
+
+    /// <summary>The accepted connection, once <see cref="AcceptAsync"/> has run.</summary>
+    public WebSocketConnection? Connection { get; private set; }
+
+    public async Task<WebSocket> AcceptAsync(WebSocketAcceptContext acceptContext)
+    {
+        if (!IsWebSocketRequest)
+        {
+            throw new InvalidOperationException($"Not a WebSocket request: {_validation.Describe()}.");
+        }
+
+        if (Connection is not null)
+        {
+            throw new InvalidOperationException("The WebSocket request was already accepted.");
+        }
+
+        if (!_server.TryReserveConnection())
+        {
+            throw new InvalidOperationException("The server is at its MaxConnections limit.");
+        }
+
+        _reserved = true;
+        NegotiatedExtensions extensions = NegotiatedExtensions.None;
+        if (acceptContext.DangerousEnableCompression && _context.Request.Headers.SecWebSocketExtensions.Count > 0)
+        {
+            // The built-in's compression settings, mapped onto ours.
+            WebSocketCompressionOptions server = _server.Options.Compression;
+            var options = new WebSocketCompressionOptions
+            {
+                Enabled = true,
+                Level = server.Level,
+                MemoryLevel = server.MemoryLevel,
+                ServerMaxWindowBits = Math.Clamp(acceptContext.ServerMaxWindowBits, 9, 15),
+                ServerContextTakeover = !acceptContext.DisableServerContextTakeover,
+                MinMessageSize = server.MinMessageSize,
+            };
+            var offers = new List<ExtensionOffer>();
+            ExtensionHeaderParser.TryParse(_context.Request.Headers.SecWebSocketExtensions, HandshakeValidator.MaxListHeaderLength, offers);
+            extensions = ExtensionNegotiation.Negotiate(offers, [new PerMessageDeflateNegotiation(options)]);
+        }
+
+        WebSocketServerOptions serverOptions = _server.Options;
+        long maxMessageSize = serverOptions.MaxMessageSize;
+        var limits = new DecoderLimits(maxMessageSize, Math.Min(serverOptions.MaxFrameSize ?? maxMessageSize, maxMessageSize), serverOptions.MaxFragmentsPerMessage);
+        Connection = await WebSocketEndpointHandler.UpgradeAsync(
+            _context,
+            _server,
+            limits,
+            _connect,
+            _connect is null ? _context.Features.Get<IHttpUpgradeFeature>() : null,
+            string.IsNullOrEmpty(acceptContext.SubProtocol) ? null : acceptContext.SubProtocol,
+            extensions,
+            acceptContext.KeepAliveInterval ?? serverOptions.KeepAliveInterval,
+            acceptContext.KeepAliveTimeout ?? serverOptions.KeepAliveTimeout).ConfigureAwait(false);
+        Log.ConnectionOpened(_server.Logger, Connection.ConnectionId, Connection.Protocol, Connection.Extensions);
+        return Connection.AsWebSocket();
+    }
+
+    /// <summary>After the application's pipeline: closes what it left open and releases the connection slot.</summary>
+    public async Task CompleteAsync()
+    {
+        if (Connection is { } connection)
+        {
+            if (connection.ReadyState == WebSocketReadyState.Open)
+            {
+                try
+                {
+                    await connection.CloseAsync(WebSocketCloseCode.NormalClosure).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is WebSocketException or IOException or InvalidOperationException)
+                {
+                    connection.Abort();
+                }
+            }
+
+            _server.Unregister(connection);
+            await connection.TransportCompleted.ConfigureAwait(false);
+            connection.Abort();
+        }
+
+        if (_reserved)
+        {
+            _server.ReleaseConnection();
+        }
+    }
+}
