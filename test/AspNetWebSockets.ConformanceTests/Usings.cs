@@ -1,0 +1,10 @@
+global using System.Net.WebSockets;
+global using System.Text;
+global using AspNetWebSockets;
+global using AspNetWebSockets.ConformanceTests.Infrastructure;
+global using Microsoft.AspNetCore.Builder;
+global using Microsoft.Extensions.DependencyInjection;
+global using Microsoft.Extensions.Logging;
+global using Xunit;
+
+[assembly: AssemblyFixture(typeof(EchoServer))]
