@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with one line: "tests: N passed, N failed, N skipped".
-# Needs the .NET 10 SDK; installs the rest (Debian's Chromium, the Node ws client) idempotently through
-# build/install-prerequisites.sh, so this stays the one command a newcomer and CI run.
+# Needs the .NET 10 SDK; installs the rest (Debian's Chromium, the Node ws client, Redis) idempotently through
+# build/install-prerequisites.sh and build/start-redis.sh, so this stays the one command a newcomer and CI run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,11 @@ mkdir -p "$results"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 ./build/install-prerequisites.sh
+
+# The Redis backplane tests need a real Redis on loopback; started here (idempotently) and stopped on exit.
+./build/start-redis.sh
+export REDIS_TEST_ENDPOINT=127.0.0.1:6390
+trap 'redis-cli -p 6390 shutdown nosave >/dev/null 2>&1 || true' EXIT
 
 dotnet build AspNetWebSockets.sln -c Debug -nologo -v quiet -clp:ErrorsOnly
 

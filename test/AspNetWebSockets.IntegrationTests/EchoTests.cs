@@ -103,7 +103,7 @@ public sealed class EchoTests
     public async Task Echo_sample_works_through_WebApplicationFactory_in_memory()
     {
         await using var factory = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>();
-        await using WebSocketConnection client = await factory.ConnectWebSocketAsync("/echo");
+        await using WebSocketConnection client = await factory.ConnectWebSocketAsync("/echo", cancellationToken: TestContext.Current.CancellationToken);
 
         await client.SendTextAsync("through the factory", TestContext.Current.CancellationToken);
         using WebSocketMessage? echo = await client.ReceiveAsync(TestContext.Current.CancellationToken);
@@ -120,7 +120,7 @@ public sealed class EchoTests
         await using var factory = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>();
         factory.UseKestrel(0);
         factory.StartServer();
-        await using WebSocketConnection client = await factory.ConnectWebSocketAsync("/echo");
+        await using WebSocketConnection client = await factory.ConnectWebSocketAsync("/echo", cancellationToken: TestContext.Current.CancellationToken);
 
         byte[] payload = new byte[70_000];
         Random.Shared.NextBytes(payload);

@@ -56,8 +56,8 @@ internal sealed class WebSocketMetrics
             { "websocket.close.code", info.Code },
             { "websocket.close.clean", info.WasClean },
         };
-        _closed.Add(1, tags);
         _duration.Record(duration.TotalSeconds, tags);
+        _closed.Add(1, tags);
     }
 
     public void HandshakeFailed(string reason) => _handshakeFailures.Add(1, new KeyValuePair<string, object?>("error.type", reason));

@@ -43,6 +43,9 @@ internal sealed class WebSocketServer : IDisposable
 
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The open connections (enumerating takes no snapshot and no lock).</summary>
+    public IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections => _connections;
+
     /// <summary>Claims a slot under <see cref="WebSocketServerOptions.MaxConnections"/> before upgrading; false when full.</summary>
     public bool TryReserveConnection()
     {

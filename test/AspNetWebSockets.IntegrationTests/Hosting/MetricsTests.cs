@@ -44,6 +44,7 @@ public sealed class MetricsTests
         }
 
         await closed.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(10));
+        await duration.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(10));
         Assert.Equal(1, opened.GetMeasurementSnapshot().EvaluateAsCounter());
         Assert.Equal(0, active.GetMeasurementSnapshot().EvaluateAsCounter());
         Assert.Equal(3, received.GetMeasurementSnapshot().EvaluateAsCounter());

@@ -1,0 +1,330 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text;
+using AspNetWebSockets.Broadcast;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AspNetWebSockets;
+
+/// <summary>The in-process groups registry and broadcaster behind <see cref="IWebSocketGroups"/>.</summary>
+internal sealed partial class WebSocketGroups : IWebSocketGroups
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly ConcurrentDictionary<string, Group> _groups = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<WebSocketConnection, Member> _members = new();
+    private readonly WebSocketGroupsOptions _options;
+    private readonly IWebSocketBackplane _backplane;
+    private readonly ILogger _logger;
+    private readonly IServiceProvider _services;
+    private Hosting.WebSocketServer? _server;
+
+    public WebSocketGroups(IOptions<WebSocketGroupsOptions> options, IWebSocketBackplane backplane, ILoggerFactory loggerFactory, IServiceProvider services)
+    {
+        _options = options.Value;
+        _services = services;
+        _backplane = backplane;
+        _logger = loggerFactory.CreateLogger("AspNetWebSockets.Broadcast");
+        backplane.SetReceiver(DeliverRemoteAsync);
+    }
+
+    public ValueTask AddAsync(WebSocketConnection connection, string group, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(group);
+        Member member = _members.GetOrAdd(connection, static c => new Member(c));
+        bool registerClose = false;
+        lock (member)
+        {
+            if (member.Left)
+            {
+                // Closed already; a later AddAsync creates a fresh Member that the close callback below removes again.
+                _members.TryRemove(new KeyValuePair<WebSocketConnection, Member>(connection, member));
+                return default;
+            }
+
+            if (member.Groups.Add(group))
+            {
+                while (true)
+                {
+                    Group g = _groups.GetOrAdd(group, static name => new Group(name));
+                    lock (g)
+                    {
+                        if (!g.Removed)
+                        {
+                            g.Members.TryAdd(connection, 0);
+                            break;
+                        }
+                    }
+                }
+            }
+
+            if (!member.CloseRegistered)
+            {
+                member.CloseRegistered = true;
+                registerClose = true;
+            }
+        }
+
+        if (registerClose)
+        {
+            // Runs at once if the connection is already closed.
+            member.Registration = connection.ConnectionClosed.Register(static state =>
+            {
+                var (self, m) = ((WebSocketGroups, Member))state!;
+                self.Leave(m);
+            }, (this, member));
+        }
+
+        return default;
+    }
+
+    public ValueTask RemoveAsync(WebSocketConnection connection, string group, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(group);
+        if (_members.TryGetValue(connection, out Member? member))
+        {
+            lock (member)
+            {
+                if (member.Groups.Remove(group))
+                {
+                    RemoveFromGroup(connection, group);
+                }
+            }
+        }
+
+        return default;
+    }
+
+    public ValueTask SendToGroupAsync(string group, string text, WebSocketConnection? except = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return BroadcastAsync(group, Encode(text), WebSocketMessageType.Text, except, cancellationToken);
+    }
+
+    public ValueTask SendToGroupAsync(string group, ReadOnlyMemory<byte> data, WebSocketMessageType messageType, WebSocketConnection? except = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return BroadcastAsync(group, data, messageType, except, cancellationToken);
+    }
+
+    public ValueTask SendToAllAsync(string text, WebSocketConnection? except = null, CancellationToken cancellationToken = default) =>
+        BroadcastAsync(null, Encode(text), WebSocketMessageType.Text, except, cancellationToken);
+
+    public ValueTask SendToAllAsync(ReadOnlyMemory<byte> data, WebSocketMessageType messageType, WebSocketConnection? except = null, CancellationToken cancellationToken = default) =>
+        BroadcastAsync(null, data, messageType, except, cancellationToken);
+
+    public IReadOnlyList<WebSocketConnection> GetLocalMembers(string group) =>
+        _groups.TryGetValue(group, out Group? g) ? g.Members.Keys.ToArray() : [];
+
+    public IReadOnlyList<string> GetGroups(WebSocketConnection connection)
+    {
+        if (!_members.TryGetValue(connection, out Member? member))
+        {
+            return [];
+        }
+
+        lock (member)
+        {
+            return member.Groups.ToArray();
+        }
+    }
+
+    private static byte[] Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        try
+        {
+            return StrictUtf8.GetBytes(text);
+        }
+        catch (EncoderFallbackException e)
+        {
+            throw new ArgumentException("The text is not well-formed UTF-16 (lone surrogate).", nameof(text), e);
+        }
+    }
+
+    private ValueTask BroadcastAsync(string? group, ReadOnlyMemory<byte> data, WebSocketMessageType messageType, WebSocketConnection? except, CancellationToken cancellationToken)
+    {
+        PreparedMessage prepared = PreparedMessage.Create(data.Span, messageType);
+        DeliverLocal(group, prepared, except);
+        return _backplane.PublishAsync(new WebSocketBackplaneMessage(group, messageType, prepared.Payload), cancellationToken);
+    }
+
+    private ValueTask DeliverRemoteAsync(WebSocketBackplaneMessage message)
+    {
+        try
+        {
+            DeliverLocal(message.Group, PreparedMessage.Create(message.Payload.Span, message.MessageType), except: null);
+        }
+        catch (ArgumentException e)
+        {
+            LogBadRemoteMessage(_logger, e);
+        }
+
+        return default;
+    }
+
+    /// <summary>Starts one send per member, never waiting for any of them.</summary>
+    private void DeliverLocal(string? group, PreparedMessage message, WebSocketConnection? except)
+    {
+        if (group is null)
+        {
+            // "All" means every open connection of this server, grouped or not.
+            _server ??= _services.GetService(typeof(Hosting.WebSocketServer)) as Hosting.WebSocketServer;
+            if (_server is not null)
+            {
+                foreach (KeyValuePair<WebSocketConnection, byte> entry in _server.Connections)
+                {
+                    SendToMember(entry.Key, message, except);
+                }
+            }
+            else
+            {
+                foreach (KeyValuePair<WebSocketConnection, Member> entry in _members)
+                {
+                    SendToMember(entry.Key, message, except);
+                }
+            }
+        }
+        else if (_groups.TryGetValue(group, out Group? g))
+        {
+            foreach (KeyValuePair<WebSocketConnection, byte> entry in g.Members)
+            {
+                SendToMember(entry.Key, message, except);
+            }
+        }
+    }
+
+    private void SendToMember(WebSocketConnection connection, PreparedMessage message, WebSocketConnection? except)
+    {
+        if (ReferenceEquals(connection, except) || connection.ReadyState != WebSocketReadyState.Open)
+        {
+            return;
+        }
+
+        if (connection.BufferedAmount + message.PayloadLength > _options.MaxBufferedAmountPerMember)
+        {
+            OnOverBudget(connection);
+            return;
+        }
+
+        ValueTask send;
+        try
+        {
+            send = connection.SendPreparedAsync(message, CancellationToken.None);
+        }
+        catch (Exception e) when (e is WebSocketException or InvalidOperationException)
+        {
+            return; // closed meanwhile: it leaves its groups through its close callback
+        }
+
+        if (send.IsCompletedSuccessfully)
+        {
+            send.GetAwaiter().GetResult();
+            return;
+        }
+
+        _ = ObserveAsync(send, connection.ConnectionId);
+    }
+
+    private async Task ObserveAsync(ValueTask send, string connectionId)
+    {
+        try
+        {
+            await send.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        {
+            LogMemberSendFailed(_logger, connectionId, e);
+        }
+    }
+
+    private void OnOverBudget(WebSocketConnection connection)
+    {
+        switch (_options.SlowMemberPolicy)
+        {
+            case WebSocketBroadcastOverflowPolicy.ClosePolicyViolation:
+                LogSlowMemberClosed(_logger, connection.ConnectionId, connection.BufferedAmount, WebSocketCloseCode.PolicyViolation);
+                connection.TerminateSlowConsumer(WebSocketCloseCode.PolicyViolation, "slow consumer");
+                break;
+            case WebSocketBroadcastOverflowPolicy.CloseTryAgainLater:
+                LogSlowMemberClosed(_logger, connection.ConnectionId, connection.BufferedAmount, WebSocketCloseCode.TryAgainLater);
+                connection.TerminateSlowConsumer(WebSocketCloseCode.TryAgainLater, "slow consumer");
+                break;
+            default:
+                LogSlowMemberSkipped(_logger, connection.ConnectionId, connection.BufferedAmount);
+                break;
+        }
+    }
+
+    private void Leave(Member member)
+    {
+        lock (member)
+        {
+            member.Left = true;
+            foreach (string group in member.Groups)
+            {
+                RemoveFromGroup(member.Connection, group);
+            }
+
+            member.Groups.Clear();
+        }
+
+        _members.TryRemove(new KeyValuePair<WebSocketConnection, Member>(member.Connection, member));
+        member.Registration.Dispose();
+    }
+
+    private void RemoveFromGroup(WebSocketConnection connection, string group)
+    {
+        if (!_groups.TryGetValue(group, out Group? g))
+        {
+            return;
+        }
+
+        lock (g)
+        {
+            g.Members.TryRemove(connection, out _);
+            if (g.Members.IsEmpty && !g.Removed)
+            {
+                g.Removed = true;
+                _groups.TryRemove(new KeyValuePair<string, Group>(group, g));
+            }
+        }
+    }
+
+    [LoggerMessage(100, LogLevel.Debug, "Broadcast skipped connection {ConnectionId}: {Buffered} bytes still buffered (over its budget).", EventName = "BroadcastSlowMemberSkipped")]
+    private static partial void LogSlowMemberSkipped(ILogger logger, string connectionId, long buffered);
+
+    [LoggerMessage(101, LogLevel.Information, "Broadcast dropped connection {ConnectionId} as a slow consumer ({Buffered} bytes buffered), reported as {CloseCode}.", EventName = "BroadcastSlowMemberClosed")]
+    private static partial void LogSlowMemberClosed(ILogger logger, string connectionId, long buffered, int closeCode);
+
+    [LoggerMessage(102, LogLevel.Debug, "Broadcast to connection {ConnectionId} failed.", EventName = "BroadcastSendFailed")]
+    private static partial void LogMemberSendFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(103, LogLevel.Warning, "Ignored a malformed broadcast from the backplane.", EventName = "BroadcastBadRemoteMessage")]
+    private static partial void LogBadRemoteMessage(ILogger logger, Exception exception);
+
+    private sealed class Group(string name)
+    {
+        public string Name { get; } = name;
+
+        public ConcurrentDictionary<WebSocketConnection, byte> Members { get; } = new();
+
+        public bool Removed { get; set; }
+    }
+
+    private sealed class Member(WebSocketConnection connection)
+    {
+        public WebSocketConnection Connection { get; } = connection;
+
+        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+
+        public bool Left { get; set; }
+
+        public bool CloseRegistered { get; set; }
+
+        public CancellationTokenRegistration Registration { get; set; }
+    }
+}

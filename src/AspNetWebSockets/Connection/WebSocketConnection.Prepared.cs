@@ -1,0 +1,123 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using AspNetWebSockets.Broadcast;
+using AspNetWebSockets.Protocol;
+
+namespace AspNetWebSockets;
+
+public sealed partial class WebSocketConnection
+{
+    /// <summary>
+    /// Sends a message framed once for many connections: the frame's bytes (server role, unmasked, RSV1 clear) are written
+    /// as they are, under the same message and write locks as every other send, and counted in <see cref="BufferedAmount"/>
+    /// like one. With permessage-deflate negotiated the message simply goes uncompressed (compression is per message,
+    /// RFC 7692 §6). A client-role connection must mask, so it frames the payload itself instead.
+    /// </summary>
+    /// <param name="message">The prepared frame.</param>
+    /// <param name="cancellationToken">Stops waiting for the locks or the flush.</param>
+    /// <returns>A task that completes when the frame has been handed to the transport.</returns>
+    internal ValueTask SendPreparedAsync(PreparedMessage message, CancellationToken cancellationToken)
+    {
+        if (_role != WebSocketRole.Server)
+        {
+            return SendMessageAsync(message.Opcode, message.Payload, compress: false, cancellationToken);
+        }
+
+        ThrowIfNotOpen();
+        ReserveBuffered(message.PayloadLength);
+
+        // Fast path: nobody else is sending, so take both locks, write and flush without an async state machine.
+        if (_messageLock.Wait(0))
+        {
+            if (_writeLock.Wait(0))
+            {
+                ValueTask flush;
+                try
+                {
+                    ThrowIfNotOpen();
+                    _output.Write(message.Frame.Span);
+                    flush = FlushAsync(cancellationToken);
+                }
+                catch
+                {
+                    _writeLock.Release();
+                    _messageLock.Release();
+                    Interlocked.Add(ref _bufferedAmount, -message.PayloadLength);
+                    throw;
+                }
+
+                if (flush.IsCompletedSuccessfully)
+                {
+                    flush.GetAwaiter().GetResult();
+                    _metrics?.Sent(message.PayloadLength, endOfMessage: true);
+                    _writeLock.Release();
+                    _messageLock.Release();
+                    Interlocked.Add(ref _bufferedAmount, -message.PayloadLength);
+                    return default;
+                }
+
+                return CompletePreparedFlushAsync(flush, message.PayloadLength);
+            }
+
+            _messageLock.Release();
+        }
+
+        return SendPreparedSlowAsync(message, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends the connection at once because it fell too far behind a broadcast (see <see cref="WebSocketGroupsOptions.MaxBufferedAmountPerMember"/>).
+    /// A close frame would queue behind the data the peer is not reading, so none is sent; <see cref="Closed"/> reports
+    /// <paramref name="code"/>.
+    /// </summary>
+    internal void TerminateSlowConsumer(int code, string reason) =>
+        Terminate(new WebSocketCloseInfo(code, reason, WasClean: false), graceful: false);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CompletePreparedFlushAsync(ValueTask flush, int payloadLength)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+            _metrics?.Sent(payloadLength, endOfMessage: true);
+        }
+        finally
+        {
+            _writeLock.Release();
+            _messageLock.Release();
+            Interlocked.Add(ref _bufferedAmount, -payloadLength);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendPreparedSlowAsync(PreparedMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    ThrowIfNotOpen();
+                    _output.Write(message.Frame.Span);
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
+                    _metrics?.Sent(message.PayloadLength, endOfMessage: true);
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+            finally
+            {
+                _messageLock.Release();
+            }
+        }
+        finally
+        {
+            Interlocked.Add(ref _bufferedAmount, -message.PayloadLength);
+        }
+    }
+}

@@ -1,0 +1,5 @@
+global using System.Net.WebSockets;
+global using AspNetWebSockets;
+global using Microsoft.AspNetCore.Builder;
+global using Microsoft.Extensions.DependencyInjection;
+global using Xunit;
