@@ -95,6 +95,14 @@ public sealed partial class WebSocketConnection
         EnterReceive();
         try
         {
+            // Hold no pooled buffer while waiting for the next message (idle connections cost no receive memory), but
+            // keep it when the next message is already here, so a busy stream does not re-grow it every time.
+            if (!InputAvailable())
+            {
+                message.ReleaseBuffer();
+                await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             message.Reset();
             while (true)
             {
@@ -123,6 +131,52 @@ public sealed partial class WebSocketConnection
         finally
         {
             ExitReceive();
+        }
+    }
+
+    /// <summary>Whether bytes are waiting in the input right now (peeked without consuming).</summary>
+    private bool InputAvailable()
+    {
+        if (_inflater is { InMessage: true } || ReadyState == WebSocketReadyState.Closed || _closeReceived)
+        {
+            return true; // the receive loop has work or an answer without new input
+        }
+
+        try
+        {
+            if (!_input.TryRead(out ReadResult read))
+            {
+                return false;
+            }
+
+            _input.AdvanceTo(read.Buffer.Start);
+            return !read.Buffer.IsEmpty || read.IsCompleted;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return true; // let the receive loop observe the failure
+        }
+    }
+
+    /// <summary>
+    /// Waits until the input has bytes (or has ended) without consuming any, so a receive buffer is rented only when
+    /// there is something to put in it. Failures are left for the receive loop to observe and report.
+    /// </summary>
+    private async ValueTask WaitForInputAsync(CancellationToken cancellationToken)
+    {
+        if (_inflater is { InMessage: true } || ReadyState == WebSocketReadyState.Closed || _closeReceived)
+        {
+            return;
+        }
+
+        try
+        {
+            ReadResult read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            _input.AdvanceTo(read.Buffer.Start); // consume and examine nothing: the next read returns the same bytes at once
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The receive loop reads again and reports it.
         }
     }
 

@@ -57,6 +57,9 @@ public sealed class WebSocketMessage : IDisposable
     /// <summary>Starts a new message, keeping the current buffer if there is one.</summary>
     internal void Reset() => _length = 0;
 
+    /// <summary>Returns the buffer to the pool while no message is being received, so an idle connection holds none.</summary>
+    internal void ReleaseBuffer() => Dispose();
+
     /// <summary>Space to receive into: grows the pooled buffer (doubling, capped at <paramref name="maxSize"/>).</summary>
     internal Memory<byte> GetFreeMemory(long maxSize)
     {
