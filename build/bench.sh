@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Side-by-side WebSocket echo benchmark (see build/bench/README.md).
+#   build/bench.sh            full run: 3 interleaved rounds of A B C per scenario (~5-8 min), writes artifacts/bench/results.md
+#   build/bench.sh --quick    smoke run: 1 round, short durations, 1,000 idle connections
+#   build/bench.sh --micro    BenchmarkDotNet micro-benchmarks of the protocol core (short job)
+# Any other arguments go to the load generator, e.g. --scenarios 1,3 --rounds 5 --duration 5 --idle 2000.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bench="$root/build/bench"
+out="$root/artifacts/bench"
+mkdir -p "$out"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+micro=0
+args=()
+for a in "$@"; do
+  case "$a" in
+    --micro) micro=1 ;;
+    *) args+=("$a") ;;
+  esac
+done
+
+# Idle-connection scenario: each process needs one descriptor per connection; raise the soft limit to the hard one.
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
+ulimit -n "$hard" 2>/dev/null || true
+
+if [ "$micro" = 1 ]; then
+  cd "$out"
+  dotnet run -c Release --project "$bench/Micro/AspNetWebSockets.Benchmarks.csproj" -- \
+    --job short --filter '*' --artifacts "$out/micro" ${args[@]+"${args[@]}"}
+  exit 0
+fi
+
+echo "building (Release)..." >&2
+dotnet build "$bench/Servers/BenchServers.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+dotnet build "$bench/LoadGen/LoadGen.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+
+server="$bench/Servers/bin/Release/net10.0/BenchServers"
+[ -x "$server" ] || server="$server.dll"
+echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+dotnet "$bench/LoadGen/bin/Release/net10.0/LoadGen.dll" --server "$server" --out "$out/results.md" ${args[@]+"${args[@]}"}

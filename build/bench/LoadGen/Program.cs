@@ -1,0 +1,581 @@
+// Load generator and orchestrator for build/bench.sh.
+// Starts the three echo servers (BenchServers --mode ours|builtin|rawtcp) once, then for every scenario runs
+// rounds of A B C (interleaved), and prints/writes a markdown table of medians with A/B and A/C ratios.
+// Client side: raw Sockets, pre-built masked frames, a window of messages in flight per connection,
+// one send syscall per receive batch, per-message timestamps into per-connection latency histograms.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace LoadGen;
+
+static class Program
+{
+    static async Task<int> Main(string[] args)
+    {
+        var o = Options.Parse(args);
+        if (o.ServerCommand is null) { Console.Error.WriteLine("--server <path to BenchServers executable or .dll> is required"); return 2; }
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        ThreadPool.SetMinThreads(Environment.ProcessorCount * 2, Environment.ProcessorCount * 2);
+
+        var started = Stopwatch.StartNew();
+        var modes = new[] { "ours", "builtin", "rawtcp" };
+        var servers = new Dictionary<string, ServerProcess>();
+        try
+        {
+            foreach (var m in modes) servers[m] = await ServerProcess.StartAsync(o.ServerCommand, m);
+            Console.Error.WriteLine($"servers: {string.Join(", ", modes.Select(m => $"{m} pid {servers[m].Pid} port {servers[m].Port}"))}");
+
+            // Warm every server (JIT tiering, pools) and this process before anything is recorded.
+            foreach (var m in modes)
+            {
+                var w = new Options { Warmup = o.GlobalWarmup, Duration = 0.2 };
+                await Scenarios.Echo(w, servers[m], 0, connections: 100, window: 16, payload: 64, text: false);
+                await Scenarios.Echo(w, servers[m], 0, connections: 10, window: 4, payload: 16 * 1024, text: false);
+                await Scenarios.Echo(w, servers[m], 0, connections: 100, window: 16, payload: 64, text: true);
+            }
+            Console.Error.WriteLine($"warm-up done after {started.Elapsed.TotalSeconds:0}s");
+
+            var results = new List<Result>();
+            foreach (var sc in o.Scenarios)
+            {
+                for (int round = 1; round <= o.Rounds; round++)
+                {
+                    foreach (var m in modes)
+                    {
+                        var srv = servers[m];
+                        Result r = sc switch
+                        {
+                            1 => await Scenarios.Echo(o, srv, sc, connections: 100, window: 16, payload: 64, text: false),
+                            2 => await Scenarios.Echo(o, srv, sc, connections: 10, window: 4, payload: 16 * 1024, text: false),
+                            3 => await Scenarios.Echo(o, srv, sc, connections: 1, window: 1, payload: 64, text: false),
+                            4 => await Scenarios.Handshakes(o, srv, sc, parallel: 50),
+                            5 => await Scenarios.Idle(o, srv, sc),
+                            6 => await Scenarios.Echo(o, srv, sc, connections: 100, window: 16, payload: 64, text: true),
+                            _ => throw new ArgumentException($"unknown scenario {sc}"),
+                        };
+                        r.Round = round;
+                        results.Add(r);
+                        Console.Error.WriteLine($"  s{sc} r{round} {m,-7} {string.Join("  ", r.Metrics.Select(kv => $"{kv.Key}={Fmt(kv.Value)}"))}");
+                    }
+                }
+            }
+            var table = Report.Build(o, results, started.Elapsed);
+            Console.WriteLine(table);
+            if (o.Output is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Output))!);
+                File.WriteAllText(o.Output, table);
+                Console.Error.WriteLine($"wrote {o.Output}");
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (var s in servers.Values) s.Dispose();
+        }
+    }
+
+    internal static string Fmt(double v) => v >= 100 ? v.ToString("N0") : v >= 10 ? v.ToString("0.0") : v.ToString("0.00");
+}
+
+sealed class Options
+{
+    public string? ServerCommand;
+    public int Rounds = 3;
+    public double Warmup = 1.0, Duration = 3.0, HandshakeDuration = 2.0, GlobalWarmup = 2.0;
+    public int IdleConnections = 10_000;
+    public List<int> Scenarios = new() { 1, 3, 2, 5, 4, 6 };
+    public string? Output;
+    public string CommandLine = "";
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options { CommandLine = string.Join(' ', args) };
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => args[++i];
+            switch (args[i])
+            {
+                case "--server": o.ServerCommand = Next(); break;
+                case "--rounds": o.Rounds = int.Parse(Next()); break;
+                case "--warmup": o.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--duration": o.Duration = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--handshake-duration": o.HandshakeDuration = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--idle": o.IdleConnections = int.Parse(Next()); break;
+                case "--scenarios": o.Scenarios = Next().Split(',').Select(int.Parse).ToList(); break;
+                case "--out": o.Output = Next(); break;
+                case "--global-warmup": o.GlobalWarmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--quick":
+                    o.Rounds = 1; o.Warmup = 0.3; o.Duration = 1.0; o.HandshakeDuration = 0.5; o.IdleConnections = 1000; o.GlobalWarmup = 0.7; break;
+                default: throw new ArgumentException($"unknown argument {args[i]}");
+            }
+        }
+        // Keep the idle-connection count under this process's descriptor limit.
+        int limit = FdLimit();
+        if (limit > 0 && o.IdleConnections > limit - 512) o.IdleConnections = Math.Max(100, limit - 512);
+        return o;
+    }
+
+    static int FdLimit()
+    {
+        try
+        {
+            foreach (var l in File.ReadLines("/proc/self/limits"))
+                if (l.StartsWith("Max open files"))
+                    return int.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]);
+        }
+        catch { }
+        return -1;
+    }
+}
+
+sealed class Result
+{
+    public required int Scenario;
+    public required string Mode;
+    public int Round;
+    public Dictionary<string, double> Metrics = new();
+}
+
+/// <summary>One echo server child process: its port, pid, CPU ticks and a "gc" command over stdin.</summary>
+sealed class ServerProcess : IDisposable
+{
+    readonly Process _p;
+    public int Port { get; private set; }
+    public int Pid => _p.Id;
+    public string Mode { get; }
+    public bool IsWebSocket => Mode != "rawtcp";
+
+    ServerProcess(Process p, string mode) { _p = p; Mode = mode; }
+
+    public static async Task<ServerProcess> StartAsync(string command, string mode)
+    {
+        var psi = command.EndsWith(".dll")
+            ? new ProcessStartInfo("dotnet") { ArgumentList = { command, "--mode", mode } }
+            : new ProcessStartInfo(command) { ArgumentList = { "--mode", mode } };
+        psi.RedirectStandardInput = true;
+        psi.RedirectStandardOutput = true;
+        psi.UseShellExecute = false;
+        var p = Process.Start(psi)!;
+        var s = new ServerProcess(p, mode);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var line = await p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Exception($"server {mode} exited before printing its port");
+            if (line.StartsWith("PORT ")) { s.Port = int.Parse(line.AsSpan(5)); break; }
+        }
+        return s;
+    }
+
+    /// <summary>utime+stime of the server, in clock ticks (1/100 s).</summary>
+    public long CpuTicks()
+    {
+        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(f[11]) + long.Parse(f[12]);
+    }
+
+    /// <summary>Asks the server to run a full GC; returns its VmRSS and managed heap bytes afterwards.</summary>
+    public async Task<(long Rss, long Heap)> GcAsync()
+    {
+        await _p.StandardInput.WriteLineAsync("gc");
+        await _p.StandardInput.FlushAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var line = await _p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Exception("server exited");
+            if (line.StartsWith("GC "))
+            {
+                var f = line.Split(' ');
+                return (long.Parse(f[1]), long.Parse(f[2]));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        try { _p.StandardInput.WriteLine("quit"); _p.StandardInput.Flush(); } catch { }
+        if (!_p.WaitForExit(5000)) { try { _p.Kill(); } catch { } }
+        _p.Dispose();
+    }
+}
+
+/// <summary>Latency histogram in nanoseconds: 1 µs buckets to 1 ms, 10 µs to 10 ms, 1 ms to 1 s, then overflow.</summary>
+sealed class Histogram
+{
+    const int Buckets = 1000 + 900 + 990 + 1;
+    public readonly long[] Counts = new long[Buckets];
+
+    public void Record(long ns)
+    {
+        long us = ns / 1000;
+        int i = us < 1000 ? (int)us : us < 10_000 ? 1000 + (int)((us - 1000) / 10) : us < 1_000_000 ? 1900 + (int)((us - 10_000) / 1000) : Buckets - 1;
+        Counts[i]++;
+    }
+
+    public void Add(Histogram other) { for (int i = 0; i < Buckets; i++) Counts[i] += other.Counts[i]; }
+
+    static double BucketMidUs(int i) => i < 1000 ? i + 0.5 : i < 1900 ? 1000 + (i - 1000) * 10 + 5 : i < 2890 ? 10_000 + (i - 1900) * 1000 + 500 : 1_000_000;
+
+    public double PercentileUs(double p)
+    {
+        long total = Counts.Sum();
+        if (total == 0) return double.NaN;
+        long target = (long)Math.Ceiling(total * p);
+        long seen = 0;
+        for (int i = 0; i < Buckets; i++) { seen += Counts[i]; if (seen >= target) return BucketMidUs(i); }
+        return double.NaN;
+    }
+}
+
+static class Client
+{
+    static readonly byte[] UpgradeTail = Encoding.ASCII.GetBytes(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+
+    public static byte[] UpgradeRequest(int port) =>
+        Encoding.ASCII.GetBytes($"GET /echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n").Concat(UpgradeTail).ToArray();
+
+    /// <summary>A masked client frame (FIN set) of the given opcode and payload.</summary>
+    public static byte[] MaskedFrame(byte opcode, ReadOnlySpan<byte> payload)
+    {
+        int len = payload.Length;
+        int hdr = 2 + (len < 126 ? 0 : len <= ushort.MaxValue ? 2 : 8) + 4;
+        var f = new byte[hdr + len];
+        f[0] = (byte)(0x80 | opcode);
+        int p = 2;
+        if (len < 126) f[1] = (byte)(0x80 | len);
+        else if (len <= ushort.MaxValue) { f[1] = 0x80 | 126; f[2] = (byte)(len >> 8); f[3] = (byte)len; p = 4; }
+        else { f[1] = 0x80 | 127; for (int i = 0; i < 8; i++) f[2 + i] = (byte)((long)len >> (56 - 8 * i)); p = 10; }
+        var key = new byte[4];
+        Random.Shared.NextBytes(key);
+        key.CopyTo(f, p);
+        p += 4;
+        for (int i = 0; i < len; i++) f[p + i] = (byte)(payload[i] ^ key[i & 3]);
+        return f;
+    }
+
+    /// <summary>Connects to 127.0.0.1:port and, for WebSocket servers, performs the upgrade by hand.</summary>
+    public static async Task<Socket> ConnectAsync(int port, bool websocket, byte[] upgrade, CancellationToken ct)
+    {
+        var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await s.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), ct);
+            if (websocket)
+            {
+                await s.SendAsync(upgrade, SocketFlags.None, ct);
+                var buf = new byte[1024];
+                int have = 0;
+                while (true)
+                {
+                    int n = await s.ReceiveAsync(buf.AsMemory(have), SocketFlags.None, ct);
+                    if (n == 0) throw new IOException("connection closed during handshake");
+                    have += n;
+                    if (buf.AsSpan(0, have).IndexOf("\r\n\r\n"u8) >= 0) break;
+                    if (have == buf.Length) throw new IOException("handshake response too large");
+                }
+                if (!buf.AsSpan(0, have).StartsWith("HTTP/1.1 101"u8))
+                    throw new IOException("upgrade refused: " + Encoding.ASCII.GetString(buf, 0, Math.Min(have, 200)));
+            }
+            return s;
+        }
+        catch { s.Dispose(); throw; }
+    }
+}
+
+/// <summary>One echo connection: keeps `window` frames in flight, re-sending as many as came back.</summary>
+sealed class EchoConnection
+{
+    readonly Socket _s;
+    readonly byte[] _block;   // window copies of the same pre-built masked frame
+    readonly int _frameLen, _window;
+    readonly long[] _sentAt;
+    int _head, _tail;
+    public long Messages;
+    public readonly Histogram Latency = new();
+    public static volatile bool Recording;
+    public Exception? Error;
+
+    public EchoConnection(Socket s, byte[] frame, int window)
+    {
+        _s = s; _frameLen = frame.Length; _window = window; _sentAt = new long[window];
+        _block = new byte[frame.Length * window];
+        for (int i = 0; i < window; i++) frame.CopyTo(_block, i * frame.Length);
+    }
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        var rbuf = new byte[Math.Max(64 * 1024, _frameLen * 2 + 64)];
+        int have = 0;
+        try
+        {
+            long now = Stopwatch.GetTimestamp();
+            for (int i = 0; i < _window; i++) { _sentAt[_tail] = now; _tail = (_tail + 1) % _window; }
+            await _s.SendAsync(_block.AsMemory(0, _frameLen * _window), SocketFlags.None);
+            while (!stop.IsCancellationRequested)
+            {
+                int n = await _s.ReceiveAsync(rbuf.AsMemory(have), SocketFlags.None);
+                if (n == 0) { Error ??= new IOException("server closed the connection"); return; }
+                have += n;
+                int pos = 0, completed = 0;
+                while (have - pos >= 2)
+                {
+                    byte b0 = rbuf[pos], b1 = rbuf[pos + 1];
+                    int len7 = b1 & 0x7F;
+                    int hdr = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((b1 & 0x80) != 0 ? 4 : 0);
+                    if (have - pos < hdr) break;
+                    long len = len7 < 126 ? len7
+                        : len7 == 126 ? (rbuf[pos + 2] << 8) | rbuf[pos + 3]
+                        : (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(rbuf.AsSpan(pos + 2));
+                    if (have - pos < hdr + len) break;
+                    pos += hdr + (int)len;
+                    int opcode = b0 & 0x0F;
+                    if (opcode == 0x8) { Error ??= new IOException("server sent close"); return; }
+                    if (opcode < 0x8 && (b0 & 0x80) != 0) completed++;
+                }
+                if (pos > 0 && pos < have) Buffer.BlockCopy(rbuf, pos, rbuf, 0, have - pos);
+                have -= pos;
+                if (have == rbuf.Length) throw new InvalidOperationException("frame larger than receive buffer");
+                if (completed == 0) continue;
+                now = Stopwatch.GetTimestamp();
+                bool rec = Recording;
+                for (int i = 0; i < completed; i++)
+                {
+                    if (rec) Latency.Record((long)((now - _sentAt[_head]) * (1e9 / Stopwatch.Frequency)));
+                    _sentAt[_head] = 0;
+                    _head = (_head + 1) % _window;
+                }
+                Volatile.Write(ref Messages, Messages + completed);
+                if (stop.IsCancellationRequested) break;
+                for (int i = 0; i < completed; i++) { _sentAt[_tail] = now; _tail = (_tail + 1) % _window; }
+                await _s.SendAsync(_block.AsMemory(0, _frameLen * completed), SocketFlags.None);
+            }
+        }
+        catch (Exception e) when (stop.IsCancellationRequested && e is SocketException or ObjectDisposedException or OperationCanceledException) { }
+        catch (Exception e) { Error ??= e; }
+    }
+}
+
+static class Scenarios
+{
+    static readonly byte[] TextPayload = BuildText(64);
+
+    static byte[] BuildText(int size)
+    {
+        // Mixed ASCII and 2-byte UTF-8 ("aé" = 3 bytes), padded with ASCII to exactly `size` bytes.
+        var b = new List<byte>();
+        var unit = Encoding.UTF8.GetBytes("aé");
+        while (b.Count + unit.Length <= size) b.AddRange(unit);
+        while (b.Count < size) b.Add((byte)'z');
+        return b.ToArray();
+    }
+
+    static double ProcessCpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
+    public static async Task<Result> Echo(Options o, ServerProcess srv, int scenario, int connections, int window, int payload, bool text)
+    {
+        byte[] data = text ? TextPayload : new byte[payload];
+        if (!text) new Random(payload).NextBytes(data);
+        var frame = Client.MaskedFrame(text ? (byte)0x1 : (byte)0x2, data);
+        var upgrade = Client.UpgradeRequest(srv.Port);
+
+        using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var sockets = new Socket[connections];
+        await Parallel.ForEachAsync(Enumerable.Range(0, connections), new ParallelOptions { MaxDegreeOfParallelism = 50, CancellationToken = setup.Token },
+            async (i, ct) => sockets[i] = await Client.ConnectAsync(srv.Port, srv.IsWebSocket, upgrade, ct));
+
+        var conns = sockets.Select(s => new EchoConnection(s, frame, window)).ToArray();
+        using var stop = new CancellationTokenSource();
+        EchoConnection.Recording = false;
+        var tasks = conns.Select(c => Task.Run(() => c.RunAsync(stop.Token))).ToArray();
+
+        await Task.Delay(TimeSpan.FromSeconds(o.Warmup));
+        long m0 = conns.Sum(c => Volatile.Read(ref c.Messages));
+        long s0 = srv.CpuTicks();
+        double l0 = ProcessCpuSeconds();
+        var sw = Stopwatch.StartNew();
+        EchoConnection.Recording = true;
+        await Task.Delay(TimeSpan.FromSeconds(o.Duration));
+        EchoConnection.Recording = false;
+        long m1 = conns.Sum(c => Volatile.Read(ref c.Messages));
+        double elapsed = sw.Elapsed.TotalSeconds;
+        long s1 = srv.CpuTicks();
+        double l1 = ProcessCpuSeconds();
+
+        stop.Cancel();
+        foreach (var s in sockets) s.Dispose();
+        await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(5000));
+        var err = conns.Select(c => c.Error).FirstOrDefault(e => e != null);
+        if (err != null) Console.Error.WriteLine($"  warning: {srv.Mode} s{scenario}: {err.GetType().Name}: {err.Message}");
+
+        var h = new Histogram();
+        foreach (var c in conns) h.Add(c.Latency);
+        long msgs = m1 - m0;
+        var r = new Result { Scenario = scenario, Mode = srv.Mode };
+        r.Metrics["msgs/s"] = msgs / elapsed;
+        r.Metrics["MB/s"] = msgs * (double)payload / elapsed / 1e6;
+        r.Metrics["p50 µs"] = h.PercentileUs(0.50);
+        r.Metrics["p99 µs"] = h.PercentileUs(0.99);
+        r.Metrics["server CPU µs/msg"] = msgs == 0 ? double.NaN : (s1 - s0) * 10_000.0 / msgs;
+        r.Metrics["loadgen CPU µs/msg"] = msgs == 0 ? double.NaN : (l1 - l0) * 1e6 / msgs;
+        r.Metrics["server CPU %"] = (s1 - s0) / elapsed; // ticks are 1/100 s, so ticks/s = percent of one core
+        return r;
+    }
+
+    public static async Task<Result> Handshakes(Options o, ServerProcess srv, int scenario, int parallel)
+    {
+        var upgrade = Client.UpgradeRequest(srv.Port);
+        var close = Client.MaskedFrame(0x8, new byte[] { 0x03, 0xE8 }); // 1000
+        long count = 0, failures = 0;
+        bool measuring = false;
+        using var stop = new CancellationTokenSource();
+        async Task Worker()
+        {
+            var buf = new byte[256];
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var s = await Client.ConnectAsync(srv.Port, srv.IsWebSocket, upgrade, stop.Token);
+                    await s.SendAsync(close, SocketFlags.None, stop.Token);
+                    if (srv.IsWebSocket)
+                    {
+                        // Read the close reply and then the server's FIN (the server closes TCP first).
+                        while (await s.ReceiveAsync(buf, SocketFlags.None, stop.Token) > 0) { }
+                    }
+                    else
+                    {
+                        int got = 0;
+                        while (got < close.Length) { int n = await s.ReceiveAsync(buf, SocketFlags.None, stop.Token); if (n == 0) break; got += n; }
+                    }
+                    if (Volatile.Read(ref measuring)) Interlocked.Increment(ref count);
+                }
+                catch (Exception) when (stop.IsCancellationRequested) { }
+                catch (Exception) { Interlocked.Increment(ref failures); }
+            }
+        }
+        var tasks = Enumerable.Range(0, parallel).Select(_ => Task.Run(Worker)).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(Math.Min(o.Warmup, 1.0)));
+        long s0 = srv.CpuTicks();
+        double l0 = ProcessCpuSeconds();
+        var sw = Stopwatch.StartNew();
+        Volatile.Write(ref measuring, true);
+        await Task.Delay(TimeSpan.FromSeconds(o.HandshakeDuration));
+        Volatile.Write(ref measuring, false);
+        double elapsed = sw.Elapsed.TotalSeconds;
+        long s1 = srv.CpuTicks();
+        double l1 = ProcessCpuSeconds();
+        long n = Interlocked.Read(ref count);
+        stop.Cancel();
+        await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(5000));
+        if (failures > 0) Console.Error.WriteLine($"  warning: {srv.Mode} s{scenario}: {failures} failed connections");
+        var r = new Result { Scenario = scenario, Mode = srv.Mode };
+        r.Metrics["handshakes/s"] = n / elapsed;
+        r.Metrics["server CPU µs/handshake"] = n == 0 ? double.NaN : (s1 - s0) * 10_000.0 / n;
+        r.Metrics["loadgen CPU µs/handshake"] = n == 0 ? double.NaN : (l1 - l0) * 1e6 / n;
+        r.Metrics["failures"] = failures;
+        return r;
+    }
+
+    public static async Task<Result> Idle(Options o, ServerProcess shared, int scenario)
+    {
+        // A fresh server process per measurement: RSS of a process that already ran load keeps freed pages,
+        // which would hide the growth. The shared (warm) server is not used here.
+        using var srv = await ServerProcess.StartAsync(o.ServerCommand!, shared.Mode);
+        int n = o.IdleConnections;
+        var upgrade = Client.UpgradeRequest(srv.Port);
+        var ping = Client.MaskedFrame(0x2, new byte[] { 1 });
+        // Warm the accept/handshake path so JIT and pools are not counted as per-connection memory.
+        await OpenAndClose(srv, upgrade, ping, 500);
+        await Task.Delay(300);
+        var before = await srv.GcAsync();
+
+        var sockets = new Socket[n];
+        using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 50, CancellationToken = setup.Token },
+            async (i, ct) => sockets[i] = await OpenOne(srv, upgrade, ping, ct));
+        await Task.Delay(1000);
+        var after = await srv.GcAsync();
+        foreach (var s in sockets) s.Dispose();
+        await Task.Delay(1000);
+
+        var r = new Result { Scenario = scenario, Mode = srv.Mode };
+        r.Metrics["RSS bytes/conn"] = (after.Rss - before.Rss) / (double)n;
+        r.Metrics["managed heap bytes/conn"] = (after.Heap - before.Heap) / (double)n;
+        r.Metrics["connections"] = n;
+        return r;
+    }
+
+    static async Task OpenAndClose(ServerProcess srv, byte[] upgrade, byte[] ping, int count)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var socks = new Socket[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 50, CancellationToken = cts.Token },
+            async (i, ct) => socks[i] = await OpenOne(srv, upgrade, ping, ct));
+        foreach (var s in socks) s.Dispose();
+    }
+
+    /// <summary>Opens a connection and echoes one 1-byte message through it, so the server's handler is running and has read once.</summary>
+    static async Task<Socket> OpenOne(ServerProcess srv, byte[] upgrade, byte[] msg, CancellationToken ct)
+    {
+        var s = await Client.ConnectAsync(srv.Port, srv.IsWebSocket, upgrade, ct);
+        await s.SendAsync(msg, SocketFlags.None, ct);
+        var buf = new byte[16];
+        int want = srv.IsWebSocket ? 3 : msg.Length, got = 0;
+        while (got < want) { int k = await s.ReceiveAsync(buf.AsMemory(got), SocketFlags.None, ct); if (k == 0) throw new IOException("closed"); got += k; }
+        return s;
+    }
+}
+
+static class Report
+{
+    static readonly (int Scenario, string Title, string[] Metrics)[] Layout =
+    {
+        (1, "(1) 64 B binary echo, 100 conn × 16 in flight", new[] { "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
+        (2, "(2) 16 KiB binary echo, 10 conn × 4 in flight", new[] { "MB/s", "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
+        (3, "(3) 64 B binary, 1 conn × 1 in flight", new[] { "p50 µs", "p99 µs", "msgs/s", "server CPU µs/msg", "loadgen CPU µs/msg" }),
+        (4, "(4) connect+upgrade+close, 50 parallel", new[] { "handshakes/s", "server CPU µs/handshake", "loadgen CPU µs/handshake", "failures" }),
+        (5, "(5) idle WebSocket connections, fresh server, delta after GC", new[] { "RSS bytes/conn", "managed heap bytes/conn", "connections" }),
+        (6, "(6) 64 B text (UTF-8), 100 conn × 16 in flight", new[] { "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
+    };
+
+    static double Median(IEnumerable<double> xs)
+    {
+        var a = xs.Where(x => !double.IsNaN(x)).OrderBy(x => x).ToArray();
+        if (a.Length == 0) return double.NaN;
+        return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
+    }
+
+    static string F(double v) => double.IsNaN(v) ? "–" : Program.Fmt(v);
+
+    public static string Build(Options o, List<Result> results, TimeSpan elapsed)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) (A B C per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
+        sb.AppendLine("A = AspNetWebSockets MapWebSocket, B = ASP.NET Core UseWebSockets, C = Kestrel raw TCP echo (no HTTP/WebSocket). Ratios are A/B and A/C of the medians (for µs, bytes and CPU rows lower is better).");
+        sb.AppendLine();
+        sb.AppendLine("| Scenario | Metric | A ours | B built-in | C raw TCP | A/B | A/C |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var (sc, title, metrics) in Layout)
+        {
+            if (!results.Any(r => r.Scenario == sc)) continue;
+            bool first = true;
+            foreach (var m in metrics)
+            {
+                double Med(string mode) => Median(results.Where(r => r.Scenario == sc && r.Mode == mode && r.Metrics.ContainsKey(m)).Select(r => r.Metrics[m]));
+                double a = Med("ours"), b = Med("builtin"), c = Med("rawtcp");
+                bool ratio = m is not ("failures" or "connections");
+                string rb = ratio && b != 0 && !double.IsNaN(a) && !double.IsNaN(b) ? (a / b).ToString("0.00") : "";
+                string rc = ratio && c != 0 && !double.IsNaN(a) && !double.IsNaN(c) ? (a / c).ToString("0.00") : "";
+                sb.AppendLine($"| {(first ? title : "")} | {m} | {F(a)} | {F(b)} | {F(c)} | {rb} | {rc} |");
+                first = false;
+            }
+        }
+        return sb.ToString();
+    }
+}

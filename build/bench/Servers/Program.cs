@@ -1,0 +1,157 @@
+// Three echo servers sharing one Kestrel configuration, for build/bench.sh:
+//   --mode ours     AspNetWebSockets MapWebSocket echo (ReadAllAsync + SendAsync)
+//   --mode builtin  ASP.NET Core UseWebSockets + AcceptWebSocketAsync echo loop (whole messages, like ours)
+//   --mode rawtcp   Kestrel connection handler copying bytes (no HTTP, no WebSocket): the practical ceiling
+// Listens on 127.0.0.1 with an OS-chosen port and prints "PORT <n>" on stdout.
+// stdin commands: "gc" -> full blocking compacting GC, then prints "GC <VmRSS bytes> <managed heap bytes>";
+// "quit" (or stdin EOF) -> stops.
+using System.Buffers;
+using System.Net;
+using System.Net.WebSockets;
+using AspNetWebSockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+string mode = "ours";
+for (int i = 0; i < args.Length - 1; i++)
+    if (args[i] == "--mode") mode = args[i + 1];
+if (mode is not ("ours" or "builtin" or "rawtcp"))
+{
+    Console.Error.WriteLine("usage: BenchServers --mode ours|builtin|rawtcp");
+    return 2;
+}
+
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+builder.Logging.ClearProviders();
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.AddServerHeader = false;
+    if (mode == "rawtcp")
+        k.Listen(IPAddress.Loopback, 0, l => l.UseConnectionHandler<EchoHandler>());
+    else
+        k.Listen(IPAddress.Loopback, 0);
+});
+
+if (mode == "ours")
+    builder.Services.AddWebSockets(o => { o.UseTransportPipes = true; o.AllowAnyOrigin = true; });
+
+var app = builder.Build();
+
+if (mode == "ours")
+{
+    app.MapWebSocket("/echo", async (WebSocketConnection socket) =>
+    {
+        await foreach (var m in socket.ReadAllAsync())
+            await socket.SendAsync(m.Data, m.Type);
+    });
+}
+else if (mode == "builtin")
+{
+    app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+    app.Map("/echo", BuiltinEcho.RunAsync);
+}
+
+await app.StartAsync();
+var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+var port = new Uri(addresses.First()).Port;
+Console.WriteLine($"PORT {port}");
+Console.Out.Flush();
+
+var lifetime = app.Lifetime;
+_ = Task.Run(() =>
+{
+    string? line;
+    while ((line = Console.ReadLine()) != null)
+    {
+        line = line.Trim();
+        if (line == "gc")
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                GC.WaitForPendingFinalizers();
+            }
+            Thread.Sleep(200);
+            Console.WriteLine($"GC {ReadRss()} {GC.GetTotalMemory(false)}");
+            Console.Out.Flush();
+        }
+        else if (line == "quit") break;
+    }
+    lifetime.StopApplication();
+});
+
+using (var cts = new CancellationTokenSource())
+{
+    lifetime.ApplicationStopping.Register(() => cts.Cancel());
+    try { await Task.Delay(Timeout.Infinite, cts.Token); } catch (OperationCanceledException) { }
+}
+// Benchmark connections are dropped abruptly; don't wait for close handshakes.
+using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+    try { await app.StopAsync(stop.Token); } catch { }
+return 0;
+
+static long ReadRss()
+{
+    foreach (var l in File.ReadLines("/proc/self/status"))
+        if (l.StartsWith("VmRSS:"))
+            return long.Parse(l.AsSpan(6).Trim().TrimEnd("kB").Trim()) * 1024;
+    return -1;
+}
+
+static class BuiltinEcho
+{
+    // The usual ASP.NET Core echo loop, accumulating fragments into one whole message (as ours hands over whole
+    // messages), starting from a 4 KiB per-connection buffer (the docs sample's size) that grows from the pool.
+    public static async Task RunAsync(HttpContext ctx)
+    {
+        if (!ctx.WebSockets.IsWebSocketRequest) { ctx.Response.StatusCode = 400; return; }
+        using var ws = await ctx.WebSockets.AcceptWebSocketAsync();
+        byte[] buffer = new byte[4096];
+        byte[]? rented = null;
+        try
+        {
+            while (true)
+            {
+                int count = 0;
+                ValueWebSocketReceiveResult r;
+                do
+                {
+                    if (count == buffer.Length)
+                    {
+                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, count).CopyTo(bigger);
+                        if (rented != null) ArrayPool<byte>.Shared.Return(rented);
+                        rented = buffer = bigger;
+                    }
+                    r = await ws.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                    if (r.MessageType == WebSocketMessageType.Close)
+                    {
+                        await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                        return;
+                    }
+                    count += r.Count;
+                } while (!r.EndOfMessage);
+                await ws.SendAsync(buffer.AsMemory(0, count), r.MessageType, true, CancellationToken.None);
+            }
+        }
+        catch (WebSocketException) { }
+        catch (IOException) { }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            if (rented != null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+}
+
+sealed class EchoHandler : ConnectionHandler
+{
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        try { await connection.Transport.Input.CopyToAsync(connection.Transport.Output); }
+        catch (ConnectionResetException) { }
+        catch (IOException) { }
+        catch (OperationCanceledException) { }
+    }
+}
