@@ -19,41 +19,16 @@ internal sealed class WebSocketCompatibilityMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        IHttpExtendedConnectFeature? connect = context.Features.Get<IHttpExtendedConnectFeature>();
-        if (connect is not { IsExtendedConnect: true })
-        {
-            connect = null;
-        }
-
-        IHeaderDictionary headers = context.Request.Headers;
-        if (connect is null && !HeaderTokens.Contains(headers.Upgrade, "websocket"))
+        IHttpExtendedConnectFeature? connect = HttpHandshake.ExtendedConnect(context);
+        if (connect is null && !HeaderTokens.Contains(context.Request.Headers.Upgrade, "websocket"))
         {
             await _next(context).ConfigureAwait(false);
             return;
         }
 
         WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
-        var request = new HandshakeRequest
-        {
-            Method = context.Request.Method,
-            Protocol = context.Request.Protocol,
-            Host = headers.Host,
-            Upgrade = headers.Upgrade,
-            Connection = headers.Connection,
-            SecWebSocketKey = headers.SecWebSocketKey,
-            SecWebSocketVersion = headers.SecWebSocketVersion,
-            SecWebSocketProtocol = headers.SecWebSocketProtocol,
-            SecWebSocketExtensions = headers.SecWebSocketExtensions,
-            ContentLength = context.Request.ContentLength,
-            TransferEncoding = headers.TransferEncoding,
-        };
-        HandshakeFailure validation = connect is null
-            ? HandshakeValidator.Validate(request)
-            : HandshakeValidator.ValidateExtendedConnect(connect.Protocol, request);
-
-        WebSocketServerOptions options = server.Options;
-        if (validation == HandshakeFailure.None
-            && !OriginPolicy.IsAllowed(headers.Origin.ToString(), headers.Host.ToString(), context.Request.Scheme, (IReadOnlyCollection<string>)options.AllowedOrigins, options.AllowAnyOrigin))
+        HandshakeFailure validation = HttpHandshake.Validate(context, connect);
+        if (validation == HandshakeFailure.None && !HttpHandshake.IsOriginAllowed(context, server.Options))
         {
             Log.HandshakeRejected(server.Logger, StatusCodes.Status403Forbidden, HandshakeFailure.OriginNotAllowed.Describe());
             server.Metrics.HandshakeFailed(nameof(HandshakeFailure.OriginNotAllowed));

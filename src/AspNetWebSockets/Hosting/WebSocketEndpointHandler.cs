@@ -30,11 +30,7 @@ internal sealed class WebSocketEndpointHandler
         EndpointSettings settings = _settings ??= EndpointSettings.Resolve(context.GetEndpoint(), server.Options);
 
         // HTTP/2 (RFC 8441) arrives as an extended CONNECT on the same route; HTTP/1.1 as an Upgrade.
-        IHttpExtendedConnectFeature? connect = context.Features.Get<IHttpExtendedConnectFeature>();
-        if (connect is not { IsExtendedConnect: true })
-        {
-            connect = null;
-        }
+        IHttpExtendedConnectFeature? connect = HttpHandshake.ExtendedConnect(context);
 
         HandshakeFailure failure = Negotiate(context, server, settings, connect, out string? subProtocol, out NegotiatedExtensions extensions);
         IHttpUpgradeFeature? upgrade = connect is null ? context.Features.Get<IHttpUpgradeFeature>() : null;
@@ -163,36 +159,18 @@ internal sealed class WebSocketEndpointHandler
     {
         subProtocol = null;
         extensions = NegotiatedExtensions.None;
-        HttpRequest request = context.Request;
-        IHeaderDictionary headers = request.Headers;
-        var handshake = new HandshakeRequest
-        {
-            Method = request.Method,
-            Protocol = request.Protocol,
-            Host = headers.Host,
-            Upgrade = headers.Upgrade,
-            Connection = headers.Connection,
-            SecWebSocketKey = headers.SecWebSocketKey,
-            SecWebSocketVersion = headers.SecWebSocketVersion,
-            SecWebSocketProtocol = headers.SecWebSocketProtocol,
-            SecWebSocketExtensions = headers.SecWebSocketExtensions,
-            ContentLength = request.ContentLength,
-            TransferEncoding = headers.TransferEncoding,
-        };
-
-        HandshakeFailure failure = connect is null
-            ? HandshakeValidator.Validate(handshake)
-            : HandshakeValidator.ValidateExtendedConnect(connect.Protocol, handshake);
+        HandshakeFailure failure = HttpHandshake.Validate(context, connect);
         if (failure != HandshakeFailure.None)
         {
             return failure;
         }
 
-        WebSocketServerOptions options = server.Options;
-        if (!OriginPolicy.IsAllowed(headers.Origin.ToString(), headers.Host.ToString(), request.Scheme, (IReadOnlyCollection<string>)options.AllowedOrigins, options.AllowAnyOrigin))
+        if (!HttpHandshake.IsOriginAllowed(context, server.Options))
         {
             return HandshakeFailure.OriginNotAllowed;
         }
+
+        IHeaderDictionary headers = context.Request.Headers;
 
         if (settings.SubProtocols.Count > 0)
         {
