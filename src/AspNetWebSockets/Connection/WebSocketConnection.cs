@@ -16,8 +16,9 @@ namespace AspNetWebSockets;
 /// Receive with <see cref="ReadAllAsync"/> (one message per iteration, pooled), <see cref="ReceiveAsync(CancellationToken)"/>
 /// (one whole message), or <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/> (a piece at a time, for messages
 /// too large to hold). Only one receive may be pending at a time. Sends are thread-safe: whole messages never interleave,
-/// and pings, pongs and close frames may go between the fragments of a streamed message. Pings are answered
-/// automatically, and keep-alive pings are sent and checked whether or not the application is reading.
+/// and pings, pongs and close frames may go between the fragments of a streamed message. The peer's pings are answered
+/// automatically by the receive loop (that is, while the application reads, as with the framework's WebSocket);
+/// keep-alive pings are sent and the peer's liveness checked whether or not the application is reading.
 /// </remarks>
 public sealed partial class WebSocketConnection : IAsyncDisposable
 {
