@@ -11,8 +11,9 @@ namespace AspNetWebSockets;
 /// each member's send is started and the broadcast moves on; a member whose <see cref="WebSocketConnection.BufferedAmount"/>
 /// would exceed <see cref="WebSocketGroupsOptions.MaxBufferedAmountPerMember"/> is handled by
 /// <see cref="WebSocketGroupsOptions.SlowMemberPolicy"/> (drop the message for it, or drop it with 1008/1013).</para>
-/// <para>Broadcasts are sent uncompressed even to members that negotiated permessage-deflate (legal: compression is chosen
-/// per message), so the message is neither compressed per member nor held in any member's compression context.</para>
+/// <para>With permessage-deflate, members without server context takeover share one compressed frame per broadcast
+/// (compressed once, whatever the member count); members with context takeover get the uncompressed frame (legal:
+/// compression is chosen per message), so the message is never compressed per member.</para>
 /// <para>A connection leaves every group when it closes. Through a backplane (<see cref="IWebSocketBackplane"/>), group and
 /// "all" broadcasts also reach members on other nodes; membership itself is per node.</para>
 /// </remarks>

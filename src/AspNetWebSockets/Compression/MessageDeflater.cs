@@ -29,6 +29,12 @@ internal sealed unsafe class MessageDeflater : IDisposable
         _contextTakeover = contextTakeover;
     }
 
+    /// <summary>The LZ77 window this compressor uses.</summary>
+    public int WindowBits => _windowBits;
+
+    /// <summary>Whether the compression context is kept between messages.</summary>
+    public bool ContextTakeover => _contextTakeover;
+
     /// <summary>Whether a zlib state is currently allocated (for tests and memory accounting).</summary>
     public bool HoldsState => _initialized;
 

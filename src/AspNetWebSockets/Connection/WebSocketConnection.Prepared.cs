@@ -10,8 +10,8 @@ public sealed partial class WebSocketConnection
     /// <summary>
     /// Sends a message framed once for many connections: the frame's bytes (server role, unmasked, RSV1 clear) are written
     /// as they are, under the same message and write locks as every other send, and counted in <see cref="BufferedAmount"/>
-    /// like one. With permessage-deflate negotiated the message simply goes uncompressed (compression is per message,
-    /// RFC 7692 §6). A client-role connection must mask, so it frames the payload itself instead.
+    /// like one. With permessage-deflate negotiated the member gets a shared compressed frame or the uncompressed one
+    /// (see <see cref="FrameFor"/>). A client-role connection must mask, so it frames the payload itself instead.
     /// </summary>
     /// <param name="message">The prepared frame.</param>
     /// <param name="cancellationToken">Stops waiting for the locks or the flush.</param>
@@ -25,6 +25,7 @@ public sealed partial class WebSocketConnection
 
         ThrowIfNotOpen();
         ReserveBuffered(message.PayloadLength);
+        ReadOnlyMemory<byte> frame = FrameFor(message);
 
         // Fast path: nobody else is sending, so take both locks, write and flush without an async state machine.
         if (_messageLock.Wait(0))
@@ -35,7 +36,7 @@ public sealed partial class WebSocketConnection
                 try
                 {
                     ThrowIfNotOpen();
-                    _output.Write(message.Frame.Span);
+                    _output.Write(frame.Span);
                     flush = FlushAsync(cancellationToken);
                 }
                 catch
@@ -62,7 +63,24 @@ public sealed partial class WebSocketConnection
             _messageLock.Release();
         }
 
-        return SendPreparedSlowAsync(message, cancellationToken);
+        return SendPreparedSlowAsync(message, frame, cancellationToken);
+    }
+
+    /// <summary>
+    /// The bytes this member gets: the shared compressed frame when it negotiated permessage-deflate without server
+    /// context takeover (its peer resets per message, so one compression serves all such members) and the message is
+    /// worth compressing; otherwise the shared uncompressed frame (always legal: compression is per message). Members
+    /// with context takeover cannot share compressed bytes, because each compressor's history differs.
+    /// </summary>
+    private ReadOnlyMemory<byte> FrameFor(PreparedMessage message)
+    {
+        if (_deflater is { ContextTakeover: false } deflater && message.PayloadLength >= _minCompressedSize)
+        {
+            WebSocketCompressionOptions options = _settings.CompressionOptions;
+            return message.GetCompressedFrame(deflater.WindowBits, options.Level, options.MemoryLevel);
+        }
+
+        return message.Frame;
     }
 
     /// <summary>
@@ -90,7 +108,7 @@ public sealed partial class WebSocketConnection
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendPreparedSlowAsync(PreparedMessage message, CancellationToken cancellationToken)
+    private async ValueTask SendPreparedSlowAsync(PreparedMessage message, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
         try
         {
@@ -101,7 +119,7 @@ public sealed partial class WebSocketConnection
                 try
                 {
                     ThrowIfNotOpen();
-                    _output.Write(message.Frame.Span);
+                    _output.Write(frame.Span);
                     await FlushAsync(cancellationToken).ConfigureAwait(false);
                     _metrics?.Sent(message.PayloadLength, endOfMessage: true);
                 }
