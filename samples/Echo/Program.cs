@@ -18,7 +18,9 @@ builder.Host.UseSerilog((context, configuration) => configuration
 builder.Services.AddWebSockets(o =>
 {
     o.MaxMessageSize = 64 * 1024 * 1024;
-    o.AllowedOrigins.Add("null"); // lets a page opened from a file:// URL try the echo too
+    // An echo has no cookies or secrets to protect, so any page may try it (from its own console, or a file:// page).
+    // Real apps keep the same-origin default, which stops cross-site WebSocket hijacking.
+    o.AllowAnyOrigin = true;
 });
 
 var app = builder.Build();
