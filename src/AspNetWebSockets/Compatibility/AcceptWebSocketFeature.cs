@@ -3,7 +3,6 @@ using AspNetWebSockets.Compression;
 using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using AspNetWebSockets.Hosting;
-using AspNetWebSockets.Protocol;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -72,12 +71,10 @@ internal sealed class AcceptWebSocketFeature : IHttpWebSocketFeature
         }
 
         WebSocketServerOptions serverOptions = _server.Options;
-        long maxMessageSize = serverOptions.MaxMessageSize;
-        var limits = new DecoderLimits(maxMessageSize, Math.Min(serverOptions.MaxFrameSize ?? maxMessageSize, maxMessageSize), serverOptions.MaxFragmentsPerMessage);
         Connection = await WebSocketEndpointHandler.UpgradeAsync(
             _context,
             _server,
-            limits,
+            serverOptions.DecoderLimitsFor(serverOptions.MaxMessageSize),
             _connect,
             _connect is null ? _context.Features.Get<IHttpUpgradeFeature>() : null,
             string.IsNullOrEmpty(acceptContext.SubProtocol) ? null : acceptContext.SubProtocol,
@@ -93,21 +90,7 @@ internal sealed class AcceptWebSocketFeature : IHttpWebSocketFeature
     {
         if (Connection is { } connection)
         {
-            if (connection.ReadyState == WebSocketReadyState.Open)
-            {
-                try
-                {
-                    await connection.CloseAsync(WebSocketCloseCode.NormalClosure).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is WebSocketException or IOException or InvalidOperationException)
-                {
-                    connection.Abort();
-                }
-            }
-
-            _server.Unregister(connection);
-            await connection.TransportCompleted.ConfigureAwait(false);
-            connection.Abort();
+            await WebSocketEndpointHandler.EndAsync(_server, connection, WebSocketCloseCode.NormalClosure).ConfigureAwait(false);
         }
 
         if (_reserved)

@@ -13,11 +13,8 @@ internal sealed class WebSocketHeartbeat : IDisposable
 
     public WebSocketHeartbeat(TimeSpan period)
     {
-        Period = period;
         _timer = new Timer(static state => ((WebSocketHeartbeat)state!).Tick(), this, period, period);
     }
-
-    public TimeSpan Period { get; }
 
     /// <summary>A tick often enough to honour the interval and timeout within a quarter of the shorter one, 10 ms to 1 s.</summary>
     public static TimeSpan PeriodFor(TimeSpan interval, TimeSpan timeout)
@@ -31,8 +28,6 @@ internal sealed class WebSocketHeartbeat : IDisposable
         long ms = Math.Clamp((long)shortest.TotalMilliseconds / 4, 10, 1000);
         return TimeSpan.FromMilliseconds(ms);
     }
-
-    public int Count => _connections.Count;
 
     public void Register(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
 

@@ -67,25 +67,45 @@ internal sealed class WebSocketEndpointHandler
             context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout).ConfigureAwait(false);
         context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
         Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
+        int closeCode = WebSocketCloseCode.NormalClosure;
         try
         {
             await _handler(context).ConfigureAwait(false);
-            await CloseIfOpenAsync(connection, WebSocketCloseCode.NormalClosure).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             // No exception details on the wire: they may be security-sensitive.
             Log.HandlerFailed(server.Logger, connection.ConnectionId, e);
-            await CloseIfOpenAsync(connection, WebSocketCloseCode.InternalServerError).ConfigureAwait(false);
+            closeCode = WebSocketCloseCode.InternalServerError;
         }
         finally
         {
-            server.Unregister(connection);
-
-            // Ending the request closes Kestrel's socket: first let a failed connection's bounded linger finish.
-            await connection.TransportCompleted.ConfigureAwait(false);
-            connection.Abort(); // no-op after a completed close; otherwise releases the transport
+            await EndAsync(server, connection, closeCode).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// After the application is done with a connection (MapWebSocket handler or drop-in request): closes it with
+    /// <paramref name="closeCode"/> if still open, unregisters it, and waits for a failed connection's bounded linger
+    /// before the request may end (ending it closes Kestrel's socket).
+    /// </summary>
+    internal static async Task EndAsync(WebSocketServer server, WebSocketConnection connection, int closeCode)
+    {
+        if (connection.ReadyState is WebSocketReadyState.Open or WebSocketReadyState.Closing)
+        {
+            try
+            {
+                await connection.CloseAsync(closeCode).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is WebSocketException or IOException or InvalidOperationException)
+            {
+                connection.Abort();
+            }
+        }
+
+        server.Unregister(connection);
+        await connection.TransportCompleted.ConfigureAwait(false);
+        connection.Abort(); // no-op after a completed close; otherwise releases the transport
     }
 
     /// <summary>
@@ -234,21 +254,6 @@ internal sealed class WebSocketEndpointHandler
         return new StreamTransport(stream, abortConnection);
     }
 
-    private static async Task CloseIfOpenAsync(WebSocketConnection connection, int code)
-    {
-        if (connection.ReadyState is WebSocketReadyState.Open or WebSocketReadyState.Closing)
-        {
-            try
-            {
-                await connection.CloseAsync(code).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is WebSocketException or IOException or InvalidOperationException)
-            {
-                connection.Abort();
-            }
-        }
-    }
-
     /// <summary>This endpoint's effective settings: endpoint metadata over server options, resolved once.</summary>
     private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits, bool Compression)
     {
@@ -274,8 +279,7 @@ internal sealed class WebSocketEndpointHandler
                 compression = endpoint.Metadata.GetMetadata<CompressionMetadata>()?.Enabled ?? compression;
             }
 
-            long maxFrameSize = Math.Min(options.MaxFrameSize ?? maxMessageSize, maxMessageSize);
-            return new EndpointSettings(subProtocols, required, new DecoderLimits(maxMessageSize, maxFrameSize, options.MaxFragmentsPerMessage), compression);
+            return new EndpointSettings(subProtocols, required, options.DecoderLimitsFor(maxMessageSize), compression);
         }
     }
 }

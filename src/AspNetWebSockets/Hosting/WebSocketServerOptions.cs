@@ -84,6 +84,10 @@ public sealed class WebSocketServerOptions
     /// </summary>
     public WebSocketSlowConsumerPolicy SlowConsumerPolicy { get; set; } = WebSocketSlowConsumerPolicy.Backpressure;
 
+    /// <summary>The decoder's limits for an endpoint whose largest message is <paramref name="maxMessageSize"/>.</summary>
+    internal Protocol.DecoderLimits DecoderLimitsFor(long maxMessageSize) =>
+        new(maxMessageSize, Math.Min(MaxFrameSize ?? maxMessageSize, maxMessageSize), MaxFragmentsPerMessage);
+
     /// <summary>permessage-deflate (RFC 7692) settings; off by default (see <see cref="WebSocketCompressionOptions"/> for why).</summary>
     public WebSocketCompressionOptions Compression { get; } = new();
 

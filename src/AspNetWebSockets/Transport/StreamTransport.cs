@@ -92,10 +92,9 @@ internal sealed class StreamTransport : WebSocketTransport
                 }
             }
         }
-        catch (Exception e) when (_aborted.IsCancellationRequested)
+        catch (Exception) when (_aborted.IsCancellationRequested)
         {
             // Aborted or completed locally: report a plain end of stream, not the cancellation.
-            _ = e;
         }
         catch (Exception e)
         {
