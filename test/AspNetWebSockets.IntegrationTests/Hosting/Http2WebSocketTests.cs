@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Http;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+using AspNetWebSockets.TestShared;
 
 namespace AspNetWebSockets.IntegrationTests.Hosting;
 
@@ -16,24 +17,12 @@ public sealed class Http2WebSocketTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static X509Certificate2 CreateCertificate()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), password: null);
-    }
 
     private static async Task<(WebApplication App, Uri Address, List<string> ConnectionIds)> StartAsync(bool tls)
     {
         var connectionIds = new List<string>();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        X509Certificate2? certificate = tls ? CreateCertificate() : null;
+        X509Certificate2? certificate = tls ? LocalhostCertificate.Create() : null;
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;

@@ -1,10 +1,11 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Playwright;
+
+using AspNetWebSockets.TestShared;
 
 namespace AspNetWebSockets.RealClientTests.Browser;
 
@@ -19,7 +20,7 @@ public sealed class ChromiumHttp2Tests
     {
         Prerequisites.RequireChromium();
         CancellationToken ct = TestContext.Current.CancellationToken;
-        using X509Certificate2 certificate = CreateCertificate();
+        using X509Certificate2 certificate = LocalhostCertificate.Create();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
         {
@@ -66,16 +67,4 @@ public sealed class ChromiumHttp2Tests
         Assert.Equal("hi via HTTP/2 CONNECT", echo);
     }
 
-    private static X509Certificate2 CreateCertificate()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), password: null);
-    }
 }
