@@ -38,6 +38,24 @@ public sealed class WebSocketServerOptions
     /// <summary>How long to wait for the peer's close frame after sending ours before aborting. Default 5 s.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a client may take to deliver its upgrade request, from the moment its TCP connection is accepted to the
+    /// end of the request's headers; a client that connects and sends nothing, or drips the request a byte at a time
+    /// (slowloris), is disconnected after it. Default 10 s (Python <c>websockets</c>' <c>open_timeout</c>).
+    /// <see cref="Timeout.InfiniteTimeSpan"/> leaves Kestrel's own limits alone.
+    /// </summary>
+    /// <remarks>
+    /// Before the headers are complete nobody can tell a WebSocket upgrade from any other request, so this is enforced
+    /// by Kestrel for every request on the server: on Kestrel, <c>KestrelServerOptions.Limits.KeepAliveTimeout</c>
+    /// (which bounds a new connection until its first byte, default 130 s, and idle HTTP keep-alive connections between
+    /// requests) and <c>Limits.RequestHeadersTimeout</c> (from the first byte to the end of the headers, default 30 s)
+    /// are each set to this value — only while they still hold Kestrel's defaults, so a different value the
+    /// application set itself wins. Kestrel answers a request whose headers time out with 408 and closes the connection, and
+    /// closes an idle connection without a response. After the upgrade no handshake timer runs: keep-alive
+    /// (<see cref="KeepAliveInterval"/>, <see cref="KeepAliveTimeout"/>) bounds a silent peer.
+    /// </remarks>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>On host shutdown, how long to wait for open connections to finish the 1001 close handshake. Default 5 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

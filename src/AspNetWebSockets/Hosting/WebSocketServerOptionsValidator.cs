@@ -38,6 +38,7 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
         CheckTimeout(options.KeepAliveTimeout, nameof(options.KeepAliveTimeout), allowInfinite: true, failures);
         CheckTimeout(options.CloseTimeout, nameof(options.CloseTimeout), allowInfinite: false, failures);
         CheckTimeout(options.ShutdownTimeout, nameof(options.ShutdownTimeout), allowInfinite: false, failures);
+        CheckTimeout(options.HandshakeTimeout, nameof(options.HandshakeTimeout), allowInfinite: true, failures);
 
         foreach (string protocol in options.SubProtocols)
         {

@@ -1,5 +1,6 @@
 using AspNetWebSockets;
 using AspNetWebSockets.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,8 @@ public static class WebSocketServiceCollectionExtensions
     /// <summary>
     /// Adds the WebSocket server and configures <see cref="WebSocketServerOptions"/>; the options are validated at startup.
     /// Also makes <see cref="WebSocketConnection"/> injectable (request-scoped) into handlers and scoped services.
+    /// On Kestrel, applies <see cref="WebSocketServerOptions.HandshakeTimeout"/> to the server's keep-alive and request-headers
+    /// timeouts where the application left them at Kestrel's defaults.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets options.</param>
@@ -34,6 +37,7 @@ public static class WebSocketServiceCollectionExtensions
         services.TryAddScoped(static sp => sp.GetRequiredService<WebSocketConnectionAccessor>().Connection
             ?? throw new InvalidOperationException("WebSocketConnection is only available inside a MapWebSocket handler's request."));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketShutdownService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, WebSocketKestrelLimitsSetup>());
         return services;
     }
 }

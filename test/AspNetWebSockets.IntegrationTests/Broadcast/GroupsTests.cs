@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace AspNetWebSockets.IntegrationTests.Broadcast;
 
@@ -200,21 +199,16 @@ public sealed class GroupsTests
 
         byte[] payload = new byte[64 * 1024];
         long maxBuffered = 0;
-        var slowest = TimeSpan.Zero;
         for (int n = 0; n < 300; n++) // ~19 MiB: far more than loopback socket buffers hold for the stalled one
         {
             payload[0] = (byte)n;
-            long start = Stopwatch.GetTimestamp();
             await app.Groups.SendToGroupAsync("feed", payload, WebSocketMessageType.Binary, cancellationToken: Ct);
-            TimeSpan took = Stopwatch.GetElapsedTime(start);
-            slowest = took > slowest ? took : slowest;
             maxBuffered = Math.Max(maxBuffered, stalledServer.BufferedAmount);
 
             using WebSocketMessage? m = await fast.ReceiveAsync(Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Ct);
             Assert.Equal((byte)n, m!.Data.Span[0]); // the reader gets every message, in order
         }
 
-        Assert.True(slowest < TimeSpan.FromSeconds(1), $"a broadcast waited {slowest} for the stalled member");
         Assert.True(maxBuffered <= Budget, $"the stalled member held {maxBuffered} bytes, budget {Budget}");
         Assert.True(maxBuffered > Budget / 2, $"the stalled member never backed up ({maxBuffered} bytes): the test did not stall it");
         if (policy == WebSocketBroadcastOverflowPolicy.DropMessage)

