@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Runtime.CompilerServices;
 using AspNetWebSockets.Broadcast;
 using AspNetWebSockets.Protocol;
 
@@ -23,47 +21,8 @@ public sealed partial class WebSocketConnection
             return SendMessageAsync(message.Opcode, message.Payload, compress: false, cancellationToken);
         }
 
-        ThrowIfNotOpen();
-        ReserveBuffered(message.PayloadLength);
-        ReadOnlyMemory<byte> frame = FrameFor(message);
-
-        // Fast path: nobody else is sending, so take both locks, write and flush without an async state machine.
-        if (_messageLock.Wait(0))
-        {
-            if (_writeLock.Wait(0))
-            {
-                ValueTask flush;
-                try
-                {
-                    ThrowIfNotOpen();
-                    _output.Write(frame.Span);
-                    flush = FlushAsync(cancellationToken);
-                }
-                catch
-                {
-                    _writeLock.Release();
-                    _messageLock.Release();
-                    Interlocked.Add(ref _bufferedAmount, -message.PayloadLength);
-                    throw;
-                }
-
-                if (flush.IsCompletedSuccessfully)
-                {
-                    flush.GetAwaiter().GetResult();
-                    _metrics?.Sent(message.PayloadLength, endOfMessage: true);
-                    _writeLock.Release();
-                    _messageLock.Release();
-                    Interlocked.Add(ref _bufferedAmount, -message.PayloadLength);
-                    return default;
-                }
-
-                return CompletePreparedFlushAsync(flush, message.PayloadLength);
-            }
-
-            _messageLock.Release();
-        }
-
-        return SendPreparedSlowAsync(message, frame, cancellationToken);
+        // Same lock-write-flush path as every whole-message send, with the frame's bytes written as they are.
+        return SendWholeFrameAsync(OutgoingFrame.ForPrepared(FrameFor(message), message.PayloadLength), cancellationToken);
     }
 
     /// <summary>
@@ -90,52 +49,4 @@ public sealed partial class WebSocketConnection
     /// </summary>
     internal void TerminateSlowConsumer(int code, string reason) =>
         Terminate(new WebSocketCloseInfo(code, reason, WasClean: false), graceful: false);
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask CompletePreparedFlushAsync(ValueTask flush, int payloadLength)
-    {
-        try
-        {
-            await flush.ConfigureAwait(false);
-            _metrics?.Sent(payloadLength, endOfMessage: true);
-        }
-        finally
-        {
-            _writeLock.Release();
-            _messageLock.Release();
-            Interlocked.Add(ref _bufferedAmount, -payloadLength);
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendPreparedSlowAsync(PreparedMessage message, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    ThrowIfNotOpen();
-                    _output.Write(frame.Span);
-                    await FlushAsync(cancellationToken).ConfigureAwait(false);
-                    _metrics?.Sent(message.PayloadLength, endOfMessage: true);
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-            }
-            finally
-            {
-                _messageLock.Release();
-            }
-        }
-        finally
-        {
-            Interlocked.Add(ref _bufferedAmount, -message.PayloadLength);
-        }
-    }
 }

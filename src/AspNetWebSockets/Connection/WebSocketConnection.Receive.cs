@@ -19,6 +19,11 @@ public sealed partial class WebSocketConnection
     private int _receiving;
     private bool _closeReceived;
 
+    // A control frame or violation the synchronous receive decoded but left for the receive loop to act on
+    // (NeedMoreData means none); the control frame's payload stays in the decoder until the next decode.
+    private DecodeStatus _pendingStatus;
+    private ProtocolViolation _pendingViolation;
+
     // permessage-deflate receive state: decompressed length and UTF-8 of the message being inflated.
     private readonly MessageInflater? _inflater;
     private long _inflatedLength;
@@ -89,21 +94,156 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ReceiveIntoAsync(WebSocketMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Receives one whole message into <paramref name="message"/>; false once the connection has closed. A message that is
+    /// already complete in the input is decoded synchronously (see <see cref="TryReceiveBuffered"/>): with many messages in
+    /// flight that is nearly every one, and it costs one pipe read and no async state machine.
+    /// </summary>
+    private ValueTask<bool> ReceiveIntoAsync(WebSocketMessage message, CancellationToken cancellationToken)
     {
         EnterReceive();
+        bool handedOff = false;
         try
         {
-            // Hold no pooled buffer while waiting for the next message (idle connections cost no receive memory), but
-            // keep it when the next message is already here, so a busy stream does not re-grow it every time.
-            if (!InputAvailable())
+            // A token already cancelled takes the general path, which reports the cancellation as it always has.
+            BufferedReceive progress = cancellationToken.IsCancellationRequested ? BufferedReceive.NotStarted : TryReceiveBuffered(message);
+            if (progress == BufferedReceive.Complete)
             {
-                message.ReleaseBuffer();
-                await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
+                return new ValueTask<bool>(true);
             }
 
-            message.Reset();
+            handedOff = true;
+            return ReceiveIntoSlowAsync(message, resume: progress == BufferedReceive.Partial, cancellationToken);
+        }
+        finally
+        {
+            if (!handedOff)
+            {
+                ExitReceive();
+            }
+        }
+    }
+
+    /// <summary>What <see cref="TryReceiveBuffered"/> got done.</summary>
+    private enum BufferedReceive : byte
+    {
+        /// <summary>Nothing was read; the message is untouched.</summary>
+        NotStarted,
+
+        /// <summary>Input was consumed (part of the message, or a control frame or violation left in <see cref="_pendingStatus"/>); the slow path continues.</summary>
+        Partial,
+
+        /// <summary>A whole message is in <c>message</c>.</summary>
+        Complete,
+    }
+
+    /// <summary>
+    /// The synchronous part of a receive: decodes what is already in the input, frame after frame, until a message is
+    /// complete or the input runs out, with one read and one advance of the pipe. A control frame or a violation stops it
+    /// and is left in <see cref="_pendingStatus"/> for the receive loop, which answers it. Compressed connections take
+    /// the general path (payload is staged for the inflater).
+    /// </summary>
+    private BufferedReceive TryReceiveBuffered(WebSocketMessage message)
+    {
+        if (_inflater is not null || _closeReceived || ReadyState == WebSocketReadyState.Closed)
+        {
+            return BufferedReceive.NotStarted;
+        }
+
+        ReadResult read;
+        try
+        {
+            if (!_input.TryRead(out read))
+            {
+                return BufferedReceive.NotStarted;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return BufferedReceive.NotStarted; // the receive loop reads again and reports the failure
+        }
+
+        ReadOnlySequence<byte> data = read.Buffer;
+        if (data.IsEmpty || read.IsCanceled)
+        {
+            _input.AdvanceTo(data.Start);
+            return BufferedReceive.NotStarted;
+        }
+
+        Volatile.Write(ref _lastReceived, Environment.TickCount64);
+        message.Reset();
+        var reader = new SequenceReader<byte>(data);
+        long maxMessageSize = _decoder.Limits.MaxMessageSize;
+        while (true)
+        {
+            Memory<byte> free = message.GetFreeMemory(maxMessageSize);
+            if (free.IsEmpty)
+            {
+                _input.AdvanceTo(reader.Position);
+                return BufferedReceive.Partial; // the receive loop fails it with 1009
+            }
+
+            DecodeStatus status = _decoder.Decode(ref reader, free.Span, out int written, out bool endOfMessage, out ProtocolViolation violation);
+            if (status == DecodeStatus.Data)
+            {
+                message.Type = _decoder.MessageType;
+                message.Advance(written);
+                Received(written, endOfMessage);
+                if (endOfMessage)
+                {
+                    _input.AdvanceTo(reader.Position);
+                    return BufferedReceive.Complete;
+                }
+
+                continue;
+            }
+
+            if (status == DecodeStatus.NeedMoreData)
+            {
+                _input.AdvanceTo(reader.Position, data.End);
+            }
+            else
+            {
+                _input.AdvanceTo(reader.Position);
+                _pendingStatus = status;
+                _pendingViolation = violation;
+            }
+
+            return BufferedReceive.Partial;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, bool resume, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!resume)
+            {
+                // Hold no pooled buffer while waiting for the next message (idle connections cost no receive memory),
+                // but keep it when the next message is already here, so a busy stream does not re-grow it every time.
+                if (!InputAvailable())
+                {
+                    message.ReleaseBuffer();
+
+                    // Wait until the input has bytes (or has ended) without consuming any, so a receive buffer is
+                    // rented only when there is something to put in it. Awaited here rather than in a helper: an idle
+                    // connection then holds one suspended state machine fewer. Failures are left for the receive
+                    // loop below to observe and report.
+                    try
+                    {
+                        ReadResult ready = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                        _input.AdvanceTo(ready.Buffer.Start); // consume and examine nothing: the next read returns the same bytes at once
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        // The receive loop reads again and reports it.
+                    }
+                }
+
+                message.Reset();
+            }
+
             while (true)
             {
                 Memory<byte> free = message.GetFreeMemory(_decoder.Limits.MaxMessageSize);
@@ -158,28 +298,6 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>
-    /// Waits until the input has bytes (or has ended) without consuming any, so a receive buffer is rented only when
-    /// there is something to put in it. Failures are left for the receive loop to observe and report.
-    /// </summary>
-    private async ValueTask WaitForInputAsync(CancellationToken cancellationToken)
-    {
-        if (_inflater is { InMessage: true } || ReadyState == WebSocketReadyState.Closed || _closeReceived)
-        {
-            return;
-        }
-
-        try
-        {
-            ReadResult read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            _input.AdvanceTo(read.Buffer.Start); // consume and examine nothing: the next read returns the same bytes at once
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // The receive loop reads again and reports it.
-        }
-    }
-
     private void EnterReceive()
     {
         if (!TryEnterReceive())
@@ -219,6 +337,24 @@ public sealed partial class WebSocketConnection
         {
             if (_closeReceived || ReadyState == WebSocketReadyState.Closed)
             {
+                return CloseResult;
+            }
+
+            if (_pendingStatus != DecodeStatus.NeedMoreData)
+            {
+                DecodeStatus pending = _pendingStatus;
+                _pendingStatus = DecodeStatus.NeedMoreData;
+                if (pending == DecodeStatus.Control)
+                {
+                    if (await HandleControlFrameAsync().ConfigureAwait(false))
+                    {
+                        return CloseResult;
+                    }
+
+                    continue;
+                }
+
+                await FailAsync(_pendingViolation).ConfigureAwait(false);
                 return CloseResult;
             }
 

@@ -82,44 +82,10 @@ public sealed partial class WebSocketConnection
     /// <param name="data">The payload.</param>
     /// <param name="cancellationToken">Stops waiting for the send.</param>
     /// <returns>A task that completes when the message has been handed to the transport.</returns>
-    public async ValueTask SendBinaryAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken = default)
-    {
-        if (data.IsSingleSegment)
-        {
-            await SendBinaryAsync(data.First, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        ThrowIfNotOpen();
-        ReserveBuffered(data.Length);
-        try
-        {
-            await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    ThrowIfNotOpen();
-                    FrameWriter.WriteFrame(_output, _role, WebSocketOpcode.Binary, fin: true, 0, data);
-                    await FlushAsync(cancellationToken).ConfigureAwait(false);
-                    _metrics?.Sent(data.Length, endOfMessage: true);
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-            }
-            finally
-            {
-                _messageLock.Release();
-            }
-        }
-        finally
-        {
-            Interlocked.Add(ref _bufferedAmount, -data.Length);
-        }
-    }
+    public ValueTask SendBinaryAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken = default) =>
+        data.IsSingleSegment
+            ? SendBinaryAsync(data.First, cancellationToken)
+            : SendWholeFrameAsync(OutgoingFrame.ForSequence(WebSocketOpcode.Binary, data), cancellationToken);
 
     /// <summary>Sends a message of the given type: echo a received message with <c>SendAsync(message.Data, message.Type)</c>.</summary>
     /// <param name="data">The payload (valid UTF-8 for text).</param>
@@ -178,8 +144,112 @@ public sealed partial class WebSocketConnection
     /// <summary>Releases the message slot taken by <see cref="BeginMessageAsync"/>.</summary>
     internal void EndMessage() => _messageLock.Release();
 
+    private ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, bool compress, CancellationToken cancellationToken) =>
+        _deflater is not null && compress && payload.Length >= _minCompressedSize
+            ? SendCompressedMessageAsync(opcode, payload, cancellationToken)
+            : SendWholeFrameAsync(OutgoingFrame.ForPayload(opcode, payload), cancellationToken);
+
+    /// <summary>
+    /// Sends a whole message as one frame: takes the message and write locks, writes, flushes, and keeps
+    /// <see cref="BufferedAmount"/> and the metrics. Every whole-message send that needs no compression goes through here.
+    /// </summary>
+    /// <remarks>
+    /// When nobody else is sending (the common case: one handler echoing) both locks are free and the flush completes
+    /// synchronously, so the send finishes without an async state machine; otherwise it falls back to waiting in turn.
+    /// </remarks>
+    private ValueTask SendWholeFrameAsync(in OutgoingFrame frame, CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        long length = frame.PayloadLength;
+        ReserveBuffered(length);
+        if (_messageLock.Wait(0))
+        {
+            if (_writeLock.Wait(0))
+            {
+                ValueTask flush;
+                try
+                {
+                    ThrowIfNotOpen(); // checked again under the lock: a close frame may have gone out, and nothing may follow it
+                    frame.WriteTo(_output, _role);
+                    flush = FlushAsync(cancellationToken);
+                }
+                catch
+                {
+                    ReleaseWholeFrame(length);
+                    throw;
+                }
+
+                if (!flush.IsCompletedSuccessfully)
+                {
+                    return CompleteWholeFrameAsync(flush, length);
+                }
+
+                _metrics?.Sent(length, endOfMessage: true);
+                ReleaseWholeFrame(length);
+                return default;
+            }
+
+            _messageLock.Release();
+        }
+
+        return SendWholeFrameSlowAsync(frame, cancellationToken);
+    }
+
+    private void ReleaseWholeFrame(long payloadLength)
+    {
+        _writeLock.Release();
+        _messageLock.Release();
+        Interlocked.Add(ref _bufferedAmount, -payloadLength);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, bool compress, CancellationToken cancellationToken)
+    private async ValueTask CompleteWholeFrameAsync(ValueTask flush, long payloadLength)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+            _metrics?.Sent(payloadLength, endOfMessage: true);
+        }
+        finally
+        {
+            ReleaseWholeFrame(payloadLength);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendWholeFrameSlowAsync(OutgoingFrame frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    ThrowIfNotOpen();
+                    frame.WriteTo(_output, _role);
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
+                    _metrics?.Sent(frame.PayloadLength, endOfMessage: true);
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+            finally
+            {
+                _messageLock.Release();
+            }
+        }
+        finally
+        {
+            Interlocked.Add(ref _bufferedAmount, -frame.PayloadLength);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendCompressedMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
         ReserveBuffered(payload.Length);
@@ -188,15 +258,7 @@ public sealed partial class WebSocketConnection
             await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (_deflater is not null && compress && payload.Length >= _minCompressedSize)
-                {
-                    await SendCompressedAsync(opcode, payload, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await WriteFrameAsync(opcode, fin: true, 0, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
-                }
-
+                await SendCompressedAsync(opcode, payload, cancellationToken).ConfigureAwait(false);
                 _metrics?.Sent(payload.Length, endOfMessage: true);
             }
             finally
@@ -280,12 +342,42 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Flushes the output, mapping transport failures to the connection's failure path. A flush that completes at once
+    /// (the usual case: the transport takes the bytes without back-pressure) returns without an async state machine.
+    /// </summary>
+    private ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        ValueTask<FlushResult> flush;
+        try
+        {
+            flush = _output.FlushAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw TransportFailed(e);
+        }
+
+        if (!flush.IsCompletedSuccessfully)
+        {
+            return AwaitFlushAsync(flush, cancellationToken);
+        }
+
+        if (flush.Result.IsCompleted)
+        {
+            throw TransportFailed(new IOException("The transport was closed."));
+        }
+
+        return default;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitFlushAsync(ValueTask<FlushResult> flush, CancellationToken cancellationToken)
     {
         FlushResult result;
         try
         {
-            result = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            result = await flush.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -326,6 +418,59 @@ public sealed partial class WebSocketConnection
         if (ReadyState != WebSocketReadyState.Open)
         {
             throw new WebSocketException(WebSocketError.InvalidState, $"The WebSocket is {ReadyState}; no more messages can be sent.");
+        }
+    }
+
+    /// <summary>
+    /// What a whole-message send writes under the locks: a payload to frame (a span or a multi-segment sequence), or the
+    /// finished bytes of a frame prepared once for many connections.
+    /// </summary>
+    private readonly struct OutgoingFrame
+    {
+        private readonly ReadOnlyMemory<byte> _bytes;
+        private readonly ReadOnlySequence<byte> _sequence;
+        private readonly WebSocketOpcode _opcode;
+        private readonly byte _shape;
+
+        private const byte Payload = 0;
+        private const byte Sequence = 1;
+        private const byte Prepared = 2;
+
+        private OutgoingFrame(byte shape, WebSocketOpcode opcode, ReadOnlyMemory<byte> bytes, ReadOnlySequence<byte> sequence, long payloadLength)
+        {
+            _shape = shape;
+            _opcode = opcode;
+            _bytes = bytes;
+            _sequence = sequence;
+            PayloadLength = payloadLength;
+        }
+
+        /// <summary>The payload bytes the message carries (what <see cref="BufferedAmount"/> and the metrics count).</summary>
+        public long PayloadLength { get; }
+
+        public static OutgoingFrame ForPayload(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload) =>
+            new(Payload, opcode, payload, default, payload.Length);
+
+        public static OutgoingFrame ForSequence(WebSocketOpcode opcode, in ReadOnlySequence<byte> payload) =>
+            new(Sequence, opcode, default, payload, payload.Length);
+
+        public static OutgoingFrame ForPrepared(ReadOnlyMemory<byte> frame, int payloadLength) =>
+            new(Prepared, default, frame, default, payloadLength);
+
+        public void WriteTo(PipeWriter output, WebSocketRole role)
+        {
+            switch (_shape)
+            {
+                case Payload:
+                    FrameWriter.WriteFrame(output, role, _opcode, fin: true, 0, _bytes.Span);
+                    break;
+                case Sequence:
+                    FrameWriter.WriteFrame(output, role, _opcode, fin: true, 0, _sequence);
+                    break;
+                default:
+                    output.Write(_bytes.Span);
+                    break;
+            }
         }
     }
 }

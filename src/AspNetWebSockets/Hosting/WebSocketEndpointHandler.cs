@@ -24,7 +24,11 @@ internal sealed class WebSocketEndpointHandler
 
     public WebSocketEndpointHandler(RequestDelegate handler) => _handler = handler;
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <remarks>
+    /// Not async itself: the handshake checks run synchronously and only an accepted upgrade enters an async method, so a
+    /// connection's lifetime holds one suspended state machine here rather than two.
+    /// </remarks>
+    public Task InvokeAsync(HttpContext context)
     {
         WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
         EndpointSettings settings = _settings ??= EndpointSettings.Resolve(context.GetEndpoint(), server.Options);
@@ -48,39 +52,40 @@ internal sealed class WebSocketEndpointHandler
         if (failure != HandshakeFailure.None)
         {
             Reject(context, failure, server);
-            return;
+            return Task.CompletedTask;
         }
 
+        return AcceptAsync(context, server, settings, connect, upgrade, subProtocol, extensions);
+    }
+
+    /// <summary>Upgrades, runs the handler and ends the connection; releases the reserved connection slot whatever happens.</summary>
+    private async Task AcceptAsync(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions)
+    {
         try
         {
-            await AcceptAsync(context, server, settings, connect, upgrade, subProtocol, extensions).ConfigureAwait(false);
+            WebSocketConnection connection = await UpgradeAsync(
+                context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout).ConfigureAwait(false);
+            context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
+            Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
+            int closeCode = WebSocketCloseCode.NormalClosure;
+            try
+            {
+                await _handler(context).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // No exception details on the wire: they may be security-sensitive.
+                Log.HandlerFailed(server.Logger, connection.ConnectionId, e);
+                closeCode = WebSocketCloseCode.InternalServerError;
+            }
+            finally
+            {
+                await EndAsync(server, connection, closeCode).ConfigureAwait(false);
+            }
         }
         finally
         {
             server.ReleaseConnection();
-        }
-    }
-
-    private async Task AcceptAsync(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions)
-    {
-        WebSocketConnection connection = await UpgradeAsync(
-            context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout).ConfigureAwait(false);
-        context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
-        Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
-        int closeCode = WebSocketCloseCode.NormalClosure;
-        try
-        {
-            await _handler(context).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // No exception details on the wire: they may be security-sensitive.
-            Log.HandlerFailed(server.Logger, connection.ConnectionId, e);
-            closeCode = WebSocketCloseCode.InternalServerError;
-        }
-        finally
-        {
-            await EndAsync(server, connection, closeCode).ConfigureAwait(false);
         }
     }
 
@@ -90,6 +95,15 @@ internal sealed class WebSocketEndpointHandler
     /// before the request may end (ending it closes Kestrel's socket).
     /// </summary>
     internal static async Task EndAsync(WebSocketServer server, WebSocketConnection connection, int closeCode)
+    {
+        await CloseIfOpenAsync(connection, closeCode).ConfigureAwait(false);
+        server.Unregister(connection);
+        await connection.TransportCompleted.ConfigureAwait(false);
+        connection.Abort(); // no-op after a completed close; otherwise releases the transport
+    }
+
+    /// <summary>Closes with <paramref name="closeCode"/> if the connection is still open; aborts it if the close cannot be sent.</summary>
+    internal static async Task CloseIfOpenAsync(WebSocketConnection connection, int closeCode)
     {
         if (connection.ReadyState is WebSocketReadyState.Open or WebSocketReadyState.Closing)
         {
@@ -102,10 +116,6 @@ internal sealed class WebSocketEndpointHandler
                 connection.Abort();
             }
         }
-
-        server.Unregister(connection);
-        await connection.TransportCompleted.ConfigureAwait(false);
-        connection.Abort(); // no-op after a completed close; otherwise releases the transport
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ internal static class WebSocketHandlerRunner<THandler> where THandler : WebSocke
                 // sees the completed close.
                 WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
                 Log.HandlerFailed(server.Logger, connection.ConnectionId, failure);
-                await CloseAfterFailureAsync(connection).ConfigureAwait(false);
+                await WebSocketEndpointHandler.CloseIfOpenAsync(connection, WebSocketCloseCode.InternalServerError).ConfigureAwait(false);
             }
 
             WebSocketCloseInfo close = await connection.Closed.ConfigureAwait(false);
@@ -73,23 +73,6 @@ internal static class WebSocketHandlerRunner<THandler> where THandler : WebSocke
         catch (Exception e)
         {
             return e;
-        }
-    }
-
-    private static async Task CloseAfterFailureAsync(WebSocketConnection connection)
-    {
-        if (connection.ReadyState is not (WebSocketReadyState.Open or WebSocketReadyState.Closing))
-        {
-            return;
-        }
-
-        try
-        {
-            await connection.CloseAsync(WebSocketCloseCode.InternalServerError).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is WebSocketException or IOException or InvalidOperationException)
-        {
-            connection.Abort();
         }
     }
 }
