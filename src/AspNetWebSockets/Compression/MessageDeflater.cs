@@ -62,6 +62,7 @@ internal sealed unsafe class MessageDeflater : IDisposable
             _initialized = true;
         }
 
+        int start = output.WrittenCount;
         fixed (byte* input = message)
         {
             _stream.NextIn = (nint)input;
@@ -94,9 +95,18 @@ internal sealed unsafe class MessageDeflater : IDisposable
             _stream.NextOut = 0;
         }
 
-        if (output.WrittenSpan.EndsWith(Trailer))
+        if (output.WrittenSpan[start..].EndsWith(Trailer))
         {
             output.Shrink(Trailer.Length);
+        }
+        else if (output.WrittenCount == start)
+        {
+            // An empty message right after a flushed one: zlib has nothing to flush and emits nothing, not even the
+            // empty stored block. RFC 7692 §7.2.1 says to append that block (00 00 00 FF FF at a byte boundary) and
+            // strip the 00 00 FF FF, which leaves one 0x00. An empty payload would be wrong: the receiver's appended
+            // 00 00 FF FF alone is an unfinished stored block, which corrupts every later message (found by fuzzing).
+            output.GetSpan(1)[0] = 0x00;
+            output.Advance(1);
         }
 
         if (!_contextTakeover)

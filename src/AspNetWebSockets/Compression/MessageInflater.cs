@@ -37,6 +37,7 @@ internal sealed unsafe class MessageInflater : IDisposable
     private int _inputEnd;
     private bool _inputComplete;
     private bool _trailerAdded;
+    private bool _streamEnded; // the peer's DEFLATE stream hit its final block within the current message
 
     public MessageInflater(int windowBits, bool contextTakeover)
     {
@@ -107,16 +108,27 @@ internal sealed unsafe class MessageInflater : IDisposable
 
         while (true)
         {
+            if (_streamEnded && !_trailerAdded && _inputStart != _inputEnd)
+            {
+                Reset();
+                return InflateStatus.InvalidData; // more of the message after its final block
+            }
+
             if (_inputComplete && !_trailerAdded && _inputStart == _inputEnd)
             {
-                // RFC 7692 §7.2.2: append 00 00 FF FF to the message's payload before the last inflate.
-                _input ??= ArrayPool<byte>.Shared.Rent(InputBufferSize);
-                _input[0] = 0x00;
-                _input[1] = 0x00;
-                _input[2] = 0xFF;
-                _input[3] = 0xFF;
-                _inputStart = 0;
-                _inputEnd = 4;
+                // RFC 7692 §7.2.2: append 00 00 FF FF to the message's payload before the last inflate — unless the
+                // stream already ended in this message, when there is nothing left to flush.
+                if (!_streamEnded)
+                {
+                    _input ??= ArrayPool<byte>.Shared.Rent(InputBufferSize);
+                    _input[0] = 0x00;
+                    _input[1] = 0x00;
+                    _input[2] = 0xFF;
+                    _input[3] = 0xFF;
+                    _inputStart = 0;
+                    _inputEnd = 4;
+                }
+
                 _trailerAdded = true;
             }
 
@@ -147,6 +159,13 @@ internal sealed unsafe class MessageInflater : IDisposable
                     Reset();
                     return InflateStatus.InvalidData; // data after the final block
                 }
+
+                // Whatever is left is (part of) the 00 00 FF FF we appended, which a finished stream does not need; and
+                // the message must not get that trailer later either. Fed to the fresh stream, it opens a stored block
+                // that swallows the next message: a BFINAL message followed by another one failed with context
+                // takeover (found by fuzzing).
+                _inputStart = _inputEnd;
+                _streamEnded = true;
             }
             else if (rc != ZLibNative.Ok && rc != ZLibNative.BufError)
             {
@@ -191,6 +210,7 @@ internal sealed unsafe class MessageInflater : IDisposable
         _inputStart = _inputEnd = 0;
         _inputComplete = false;
         _trailerAdded = false;
+        _streamEnded = false;
         if (_input is not null)
         {
             ArrayPool<byte>.Shared.Return(_input);
