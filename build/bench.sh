@@ -3,6 +3,11 @@
 #   build/bench.sh            full run: 3 interleaved rounds of A B C per scenario (~5-8 min), writes artifacts/bench/results.md
 #   build/bench.sh --quick    smoke run: 1 round, short durations, 1,000 idle connections
 #   build/bench.sh --micro    BenchmarkDotNet micro-benchmarks of the protocol core (short job)
+#   build/bench.sh --broadcast  one message to 1,000 and 10,000 connections: ours, built-in, Node's ws, measured by the
+#                             C epoll client (--rounds N --conns 1000,10000 --sizes 64,4096 --quick); artifacts/bench/broadcast.md
+#   build/bench.sh --client c   the echo scenarios 1, 2, 3, 6 with the C epoll client instead of the C# LoadGen
+#                             (--scenarios --rounds --warmup --duration --quick); artifacts/bench/results-c.md
+# Both are driven by build/bench/epoll-client/run.sh.
 # Any other arguments go to the load generator, e.g. --scenarios 1,3 --rounds 5 --duration 5 --idle 2000.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +15,14 @@ bench="$root/build/bench"
 out="$root/artifacts/bench"
 mkdir -p "$out"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# The broadcast benchmark and the C-client echo run have their own driver (a C client, and a Node server for broadcast).
+prev=""
+for a in "$@"; do
+  if [ "$a" = --broadcast ]; then exec "$root/build/bench/epoll-client/run.sh" broadcast "$@"; fi
+  if [ "$prev" = --client ] && [ "$a" = c ]; then exec "$root/build/bench/epoll-client/run.sh" echo "$@"; fi
+  prev="$a"
+done
 
 micro=0
 args=()

@@ -2,10 +2,17 @@
 //   --mode ours     AspNetWebSockets MapWebSocket echo (ReadAllAsync + SendAsync)
 //   --mode builtin  ASP.NET Core UseWebSockets + AcceptWebSocketAsync echo loop (whole messages, like ours)
 //   --mode rawtcp   Kestrel connection handler copying bytes (no HTTP, no WebSocket): the practical ceiling
+// and two broadcast servers for build/bench.sh --broadcast (each message a client sends goes to every other client):
+//   --mode ours-broadcast     MapWebSocket("/broadcast") + IWebSocketGroups.SendToAllAsync(data, type, except: sender)
+//   --mode builtin-broadcast  UseWebSockets + AcceptWebSocketAsync; a loop of SendAsync over a ConcurrentDictionary of
+//                             sockets, each socket's sends serialized by its SemaphoreSlim, all awaited with Task.WhenAll
+// Keep-alive pings are off in both broadcast modes (Node's ws sends none either), so only broadcasts are measured.
+// --inline-scheduling (any mode): an experiment, Kestrel's UnsafePreferInlineScheduling; not used by the scripts.
 // Listens on 127.0.0.1 with an OS-chosen port and prints "PORT <n>" on stdout.
 // stdin commands: "gc" -> full blocking compacting GC, then prints "GC <VmRSS bytes> <managed heap bytes>";
 // "quit" (or stdin EOF) -> stops.
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.WebSockets;
 using AspNetWebSockets;
@@ -14,16 +21,24 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
 string mode = "ours";
-for (int i = 0; i < args.Length - 1; i++)
-    if (args[i] == "--mode") mode = args[i + 1];
-if (mode is not ("ours" or "builtin" or "rawtcp"))
+bool inlineScheduling = false;
+for (int i = 0; i < args.Length; i++)
 {
-    Console.Error.WriteLine("usage: BenchServers --mode ours|builtin|rawtcp");
+    if (args[i] == "--mode" && i + 1 < args.Length) mode = args[i + 1];
+    // Experiment switch, off in every benchmark table: Kestrel runs socket sends and receive continuations inline
+    // instead of hopping to its IOQueue (SocketTransportOptions.UnsafePreferInlineScheduling).
+    if (args[i] == "--inline-scheduling") inlineScheduling = true;
+}
+if (mode is not ("ours" or "builtin" or "rawtcp" or "ours-broadcast" or "builtin-broadcast"))
+{
+    Console.Error.WriteLine("usage: BenchServers --mode ours|builtin|rawtcp|ours-broadcast|builtin-broadcast");
     return 2;
 }
 
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
 builder.Logging.ClearProviders();
+if (inlineScheduling)
+    builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.AddServerHeader = false;
@@ -35,6 +50,16 @@ builder.WebHost.ConfigureKestrel(k =>
 
 if (mode == "ours")
     builder.Services.AddWebSockets(o => { o.UseTransportPipes = true; o.AllowAnyOrigin = true; });
+if (mode == "ours-broadcast")
+{
+    builder.Services.AddWebSockets(o =>
+    {
+        o.UseTransportPipes = true;
+        o.AllowAnyOrigin = true;
+        o.KeepAliveInterval = Timeout.InfiniteTimeSpan;
+    });
+    builder.Services.AddWebSocketGroups();
+}
 
 var app = builder.Build();
 
@@ -50,6 +75,20 @@ else if (mode == "builtin")
 {
     app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
     app.Map("/echo", BuiltinEcho.RunAsync);
+}
+else if (mode == "ours-broadcast")
+{
+    // Framed once per broadcast; SendToAllAsync starts every member's write and never waits for one.
+    app.MapWebSocket("/broadcast", async (WebSocketConnection socket, IWebSocketGroups groups) =>
+    {
+        await foreach (var m in socket.ReadAllAsync())
+            await groups.SendToAllAsync(m.Data, m.Type, except: socket);
+    });
+}
+else if (mode == "builtin-broadcast")
+{
+    app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
+    app.Map("/broadcast", BuiltinBroadcast.RunAsync);
 }
 
 await app.StartAsync();
@@ -141,6 +180,79 @@ static class BuiltinEcho
         finally
         {
             if (rented != null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+}
+
+static class BuiltinBroadcast
+{
+    // Every open socket with the lock that serializes its sends (ManagedWebSocket allows one send at a time).
+    private static readonly ConcurrentDictionary<WebSocket, SemaphoreSlim> Sockets = new();
+
+    // The common hand-written hub: receive a whole message, then send it to every other socket with SendAsync and await
+    // them all together, so one slow socket delays the sender's next message but not the other sockets.
+    public static async Task RunAsync(HttpContext ctx)
+    {
+        if (!ctx.WebSockets.IsWebSocketRequest) { ctx.Response.StatusCode = 400; return; }
+        using var ws = await ctx.WebSockets.AcceptWebSocketAsync();
+        // Not disposed: another handler's broadcast may still hold it (it never allocates a wait handle anyway).
+        var sendLock = new SemaphoreSlim(1, 1);
+        Sockets[ws] = sendLock;
+        byte[] buffer = new byte[4096];
+        var sends = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                int count = 0;
+                ValueWebSocketReceiveResult r;
+                do
+                {
+                    if (count == buffer.Length)
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    r = await ws.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                    if (r.MessageType == WebSocketMessageType.Close)
+                    {
+                        await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                        return;
+                    }
+                    count += r.Count;
+                } while (!r.EndOfMessage);
+
+                // The buffer is not touched again until every send has completed, so all sockets can share it.
+                ReadOnlyMemory<byte> message = buffer.AsMemory(0, count);
+                foreach (var (other, otherLock) in Sockets)
+                {
+                    if (other != ws && other.State == WebSocketState.Open)
+                        sends.Add(SendAsync(other, otherLock, message, r.MessageType));
+                }
+                await Task.WhenAll(sends);
+                sends.Clear();
+            }
+        }
+        catch (WebSocketException) { }
+        catch (IOException) { }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            Sockets.TryRemove(ws, out _);
+        }
+    }
+
+    private static async Task SendAsync(WebSocket socket, SemaphoreSlim sendLock, ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    {
+        await sendLock.WaitAsync();
+        try
+        {
+            await socket.SendAsync(message, type, true, CancellationToken.None);
+        }
+        catch (WebSocketException) { }
+        catch (IOException) { }
+        catch (ObjectDisposedException) { }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            sendLock.Release();
         }
     }
 }

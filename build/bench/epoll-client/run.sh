@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Driver of the C epoll client (see build/bench/README.md), reached through build/bench.sh:
+#   build/bench.sh --broadcast [--rounds 3] [--conns 1000,10000] [--sizes 64,4096] [--quick]
+#       one message to every connection: ours (IWebSocketGroups.SendToAllAsync), ASP.NET Core's built-in WebSockets
+#       with a SendAsync loop, Node's ws with clients.forEach(c => c.send(data)); writes artifacts/bench/broadcast.md
+#   build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds 3] [--warmup 2] [--duration 3] [--quick]
+#       issue 5's echo scenarios against the echo servers (ours, built-in, raw TCP) with the C client instead of the
+#       C# LoadGen; writes artifacts/bench/results-c.md
+# Servers are interleaved in every round and each run gets a fresh server process. Every run's raw RESULT line is kept
+# in artifacts/bench/<name>-runs.txt. Every wait is bounded.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+bench="$root/build/bench"
+out="$root/artifacts/bench"
+mkdir -p "$out"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+what="$1"; shift
+rounds=3 quick=0
+conns_list="1000,10000" sizes="64,4096"          # broadcast
+scenarios="1,2,3,6" warmup=2 duration=3          # echo
+usage() {
+  echo "usage: build/bench.sh --broadcast [--rounds N] [--conns 1000,10000] [--sizes 64,4096] [--quick]" >&2
+  echo "       build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--quick]" >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --broadcast) ;;
+    --client) [ "${2:-}" = c ] || usage; shift ;;
+    --rounds) rounds="$2"; shift ;;
+    --conns) conns_list="$2"; shift ;;
+    --sizes) sizes="$2"; shift ;;
+    --scenarios) scenarios="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
+    --duration) duration="$2"; shift ;;
+    --quick) quick=1 ;;
+    *) usage ;;
+  esac
+  shift
+done
+if [ "$quick" = 1 ]; then
+  rounds=1
+  if [ "$what" = broadcast ]; then conns_list="1000" sizes="64"; else warmup=0.5 duration=1; fi
+fi
+
+# Each process holds one descriptor per connection; raise the soft limit to the hard one (20,000 here).
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
+ulimit -n "$hard" 2>/dev/null || true
+if [ "$what" = broadcast ]; then
+  max_conns=$(tr ',' '\n' <<<"$conns_list" | sort -n | tail -1)
+  if [ "$(ulimit -n)" -lt $((max_conns + 256)) ]; then
+    echo "ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); $max_conns connections need at least $((max_conns + 256))" >&2
+    exit 1
+  fi
+fi
+
+echo "building (Release) and compiling the C client..." >&2
+dotnet build "$bench/Servers/BenchServers.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+client="$out/epoll-client"
+gcc -O2 -Wall -Wextra -Werror -o "$client" "$bench/epoll-client/epoll-client.c"
+
+node_dir="$bench/node"
+if [ "$what" = broadcast ]; then
+  # Node's ws from the committed lock: npm ci only when node_modules is missing or the lock changed.
+  stamp="$node_dir/node_modules/.installed-lock-sha256"
+  lock_hash="$(sha256sum "$node_dir/package-lock.json" | cut -d ' ' -f 1)"
+  if ! [ -f "$node_dir/node_modules/ws/package.json" ] || ! [ -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null) >&2
+    printf '%s\n' "$lock_hash" > "$stamp"
+  fi
+fi
+
+server="$bench/Servers/bin/Release/net10.0/BenchServers"
+server_cmd() {
+  case "$1" in
+    ours) echo "$server --mode ours-broadcast" ;;
+    builtin) echo "$server --mode builtin-broadcast" ;;
+    ws) echo "node $node_dir/broadcast-server.js" ;;
+    echo-ours) echo "$server --mode ours" ;;
+    echo-builtin) echo "$server --mode builtin" ;;
+    echo-rawtcp) echo "$server --mode rawtcp" ;;
+  esac
+}
+
+SRV_PID=""
+stop_server() {
+  [ -n "$SRV_PID" ] || return 0
+  local pid="$SRV_PID"
+  # stdin EOF asks the server to stop; give it 10 s, then kill it.
+  if [ -n "${SRV[1]:-}" ]; then eval "exec ${SRV[1]}>&-"; fi
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+  SRV_PID=""
+}
+trap stop_server EXIT
+
+# run_one KIND ROUND-TAG CLIENT-ARGS...: fresh server, one client run, RESULT (or FAILED) line appended to $runs.
+run_one() {
+  local kind="$1" tag="$2"; shift 2
+  # shellcheck disable=SC2046 # the command is split into words on purpose
+  coproc SRV { exec $(server_cmd "$kind"); }
+  local line="" port result
+  read -r -t 60 -u "${SRV[0]}" line || true
+  port="${line#PORT }"
+  if ! [[ "$port" =~ ^[0-9]+$ ]]; then
+    echo "$kind: no PORT line within 60 s (got '$line')" >&2
+    stop_server
+    echo "FAILED label=$kind $tag" >> "$runs"
+    return 0
+  fi
+  echo "[$(( $(date +%s) - started ))s] $kind $tag" >&2
+  if result=$(timeout 900 "$client" "$@" --port "$port" --server-pid "$SRV_PID" --label "$kind"); then
+    echo "$result $tag" >> "$runs"
+  else
+    echo "$kind: the client failed (see above)" >&2
+    echo "FAILED label=$kind $tag" >> "$runs"
+  fi
+  stop_server
+}
+
+# Shared awk: median over the rounds of one metric, ratio and number formatting.
+awk_lib='
+  function median(key,   n, i, j, t, a) {
+    n = cnt[key]; if (n == 0) return -1
+    for (i = 1; i <= n; i++) a[i] = val[key, i]
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  function add(key, v) { cnt[key]++; val[key, cnt[key]] = v }
+  function grp(v,   s, r) { s = sprintf("%.0f", v); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } return s r }
+  function fmt(v, d) { return v < 0 ? "n/a" : (d == "g" || (d == "us" && v >= 100) ? grp(v) : sprintf("%." (d == "us" ? 1 : d) "f", v)) }
+  function ratio(a, b) { return (a < 0 || b <= 0) ? "n/a" : sprintf("%.2f", a / b) }
+  function parse(   i, p) { delete kv; for (i = 2; i <= NF; i++) { split($i, p, "="); kv[p[1]] = p[2] } }
+'
+
+started=$(date +%s)
+echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); rounds $rounds" >&2
+
+if [ "$what" = broadcast ]; then
+  # Broadcasts per run: 300 at 1,000 subscribers, 100 at 10,000 where each costs 10x more. Warm-up first, about
+  # 300,000 deliveries either way: with 30,000 the .NET servers were still tiering up (about 2 µs per message more).
+  broadcasts_for() { if [ "$1" -ge 5000 ]; then echo 100; else echo 300; fi; }
+  warmup_for() { if [ "$1" -ge 5000 ]; then echo 30; else echo 300; fi; }
+  runs="$out/broadcast-runs.txt"
+  : > "$runs"
+  IFS=, read -r -a size_arr <<<"$sizes"
+  IFS=, read -r -a conn_arr <<<"$conns_list"
+  for size in "${size_arr[@]}"; do
+    for n in "${conn_arr[@]}"; do
+      for round in $(seq 1 "$rounds"); do
+        for kind in ours builtin ws; do
+          run_one "$kind" "size=$size conns=$n round=$round" broadcast --path /broadcast --conns "$n" --size "$size" \
+            --rounds "$(broadcasts_for "$n")" --warmup-rounds "$(warmup_for "$n")" --round-timeout 30 --connect-timeout 120
+        done
+      done
+    done
+  done
+
+  table=$(awk -v sizes="$sizes" -v conns="$conns_list" "$awk_lib"'
+    /^RESULT / {
+      parse(); base = kv["size"] SUBSEP kv["conns"] SUBSEP kv["label"]
+      add(base SUBSEP "p50", kv["p50_us"] / 1000); add(base SUBSEP "p99", kv["p99_us"] / 1000)
+      add(base SUBSEP "srv", kv["server_cpu_us_per_msg"]); add(base SUBSEP "cli", kv["client_cpu_us_per_msg"])
+    }
+    /^FAILED / { parse(); failed[kv["size"] SUBSEP kv["conns"] SUBSEP kv["label"]]++ }
+    END {
+      ns = split(sizes, S, ","); nc = split(conns, C, ",")
+      print "| Broadcast | Metric | ours | built-in | ws | ours/built-in | ours/ws |"
+      print "|---|---|---:|---:|---:|---:|---:|"
+      split("p50 p99 srv cli", M, " ")
+      name["p50"] = "time to last client, median ms"; name["p99"] = "time to last client, p99 ms"
+      name["srv"] = "server CPU µs per delivered msg"; name["cli"] = "load-gen CPU µs per delivered msg"
+      for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) {
+        sz = S[i]; n = C[j]
+        label = (sz >= 1024 ? sz / 1024 " KiB" : sz " B") " to " grp(n)
+        for (m = 1; m <= 4; m++) {
+          k = M[m]
+          o = median(sz SUBSEP n SUBSEP "ours" SUBSEP k); b = median(sz SUBSEP n SUBSEP "builtin" SUBSEP k); w = median(sz SUBSEP n SUBSEP "ws" SUBSEP k)
+          printf "| %s | %s | %s | %s | %s | %s | %s |\n", (m == 1 ? label : ""), name[k], fmt(o, 2), fmt(b, 2), fmt(w, 2), ratio(o, b), ratio(o, w)
+        }
+        fo = failed[sz SUBSEP n SUBSEP "ours"] + 0; fb = failed[sz SUBSEP n SUBSEP "builtin"] + 0; fw = failed[sz SUBSEP n SUBSEP "ws"] + 0
+        if (fo + fb + fw > 0) printf "| | failed runs | %d | %d | %d | | |\n", fo, fb, fw
+      }
+    }' "$runs")
+  report="$out/broadcast.md"
+  {
+    echo "# Broadcast benchmark"
+    echo
+    echo "\`build/bench.sh --broadcast --rounds $rounds --conns $conns_list --sizes $sizes\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
+    echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version), Node $(node --version),"
+    echo "ws $(node -p "require('$node_dir/node_modules/ws/package.json').version"). Medians of $rounds interleaved rounds, a fresh server per run."
+    echo "Each run: 1 publisher + N subscribers; $(broadcasts_for 1000) broadcasts at 1,000 and $(broadcasts_for 10000) at 10,000, after $(warmup_for 1000) and $(warmup_for 10000) warm-up broadcasts."
+    echo "Time to last client: from the publisher's send until the last subscriber has the whole message."
+    echo "CPU per delivered message: CPU time over the measured broadcasts / (broadcasts × N)."
+    echo
+    echo "$table"
+  } > "$report"
+else
+  runs="$out/results-c-runs.txt"
+  : > "$runs"
+  # Issue 5's echo shapes (build/bench/README.md, "Scenarios"), same numbering as the C# LoadGen's table.
+  scenario_args() {
+    case "$1" in
+      1) echo "--size 64 --conns 100 --window 16" ;;
+      2) echo "--size 16384 --conns 10 --window 4" ;;
+      3) echo "--size 64 --conns 1 --window 1" ;;
+      6) echo "--size 64 --conns 100 --window 16 --text" ;;
+      *) echo "unknown echo scenario $1 (the C client runs 1, 2, 3 and 6)" >&2; exit 2 ;;
+    esac
+  }
+  IFS=, read -r -a sc_arr <<<"$scenarios"
+  for s in "${sc_arr[@]}"; do
+    for round in $(seq 1 "$rounds"); do
+      for kind in echo-ours echo-builtin echo-rawtcp; do
+        raw=""; [ "$kind" = echo-rawtcp ] && raw="--raw"
+        # shellcheck disable=SC2046 # scenario_args is split into words on purpose
+        run_one "$kind" "scenario=$s round=$round" echo --path /echo $(scenario_args "$s") $raw \
+          --warmup "$warmup" --duration "$duration" --connect-timeout 60
+      done
+    done
+  done
+
+  table=$(awk -v scenarios="$scenarios" "$awk_lib"'
+    /^RESULT / {
+      parse(); base = kv["scenario"] SUBSEP kv["label"]
+      add(base SUBSEP "rate", kv["msgs_per_s"]); add(base SUBSEP "mbs", kv["msgs_per_s"] * kv["size"] / 1e6)
+      add(base SUBSEP "p50", kv["p50_us"]); add(base SUBSEP "p99", kv["p99_us"])
+      add(base SUBSEP "srv", kv["server_cpu_us_per_msg"]); add(base SUBSEP "cli", kv["client_cpu_us_per_msg"])
+      add(base SUBSEP "pct", kv["server_cpu_pct"])
+    }
+    /^FAILED / { parse(); failed[kv["scenario"] SUBSEP kv["label"]]++ }
+    END {
+      title[1] = "(1) 64 B binary echo, 100 conn × 16 in flight"; title[2] = "(2) 16 KiB binary echo, 10 conn × 4 in flight"
+      title[3] = "(3) 64 B binary, 1 conn × 1 in flight"; title[6] = "(6) 64 B text (UTF-8), 100 conn × 16 in flight"
+      name["rate"] = "msgs/s"; name["mbs"] = "MB/s"; name["p50"] = "p50 µs"; name["p99"] = "p99 µs"
+      name["srv"] = "server CPU µs/msg"; name["cli"] = "loadgen (C) CPU µs/msg"; name["pct"] = "server CPU %"
+      dec["rate"] = "g"; dec["mbs"] = "0"; dec["p50"] = "us"; dec["p99"] = "us"; dec["srv"] = "2"; dec["cli"] = "2"; dec["pct"] = "1"
+      print "| Scenario | Metric | A ours | B built-in | C raw TCP | A/B | A/C |"
+      print "|---|---|---:|---:|---:|---:|---:|"
+      n = split(scenarios, S, ",")
+      for (i = 1; i <= n; i++) {
+        s = S[i]; first = 1
+        nm = split(s == 2 ? "mbs rate p50 p99 srv cli pct" : "rate p50 p99 srv cli pct", M, " ")
+        for (m = 1; m <= nm; m++) {
+          k = M[m]
+          a = median(s SUBSEP "echo-ours" SUBSEP k); b = median(s SUBSEP "echo-builtin" SUBSEP k); c = median(s SUBSEP "echo-rawtcp" SUBSEP k)
+          printf "| %s | %s | %s | %s | %s | %s | %s |\n", (first ? title[s] : ""), name[k], fmt(a, dec[k]), fmt(b, dec[k]), fmt(c, dec[k]), ratio(a, b), ratio(a, c)
+          first = 0
+        }
+        fa = failed[s SUBSEP "echo-ours"] + 0; fb = failed[s SUBSEP "echo-builtin"] + 0; fc = failed[s SUBSEP "echo-rawtcp"] + 0
+        if (fa + fb + fc > 0) printf "| | failed runs | %d | %d | %d | | |\n", fa, fb, fc
+      }
+    }' "$runs")
+  report="$out/results-c.md"
+  {
+    echo "# Echo benchmark with the C epoll client"
+    echo
+    echo "\`build/bench.sh --client c --scenarios $scenarios --rounds $rounds --warmup $warmup --duration $duration\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
+    echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version)."
+    echo "Medians of $rounds interleaved rounds, a fresh server per run, ${warmup} s warm-up then ${duration} s measured."
+    echo
+    echo "$table"
+  } > "$report"
+fi
+
+cat "$report"
+echo "wrote $report and $runs ($(( $(date +%s) - started )) s)" >&2
