@@ -40,7 +40,7 @@ ulimit -n "$hard" 2>/dev/null || true
 
 if [ "$micro" = 1 ]; then
   cd "$out"
-  dotnet run -c Release --project "$bench/Micro/AspNetWebSockets.Benchmarks.csproj" -- \
+  dotnet run -c Release --project "$root/test/AspNetWebSockets.Benchmarks/AspNetWebSockets.Benchmarks.csproj" -- \
     --job short --filter '*' --artifacts "$out/micro" ${args[@]+"${args[@]}"}
   exit 0
 fi
