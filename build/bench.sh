@@ -40,8 +40,13 @@ ulimit -n "$hard" 2>/dev/null || true
 
 if [ "$micro" = 1 ]; then
   cd "$out"
+  # All benchmarks unless the caller names some (BenchmarkDotNet refuses two --filter options).
+  filter=(--filter '*')
+  for a in ${args[@]+"${args[@]}"}; do
+    case "$a" in --filter|-f) filter=() ;; esac
+  done
   dotnet run -c Release --project "$root/test/AspNetWebSockets.Benchmarks/AspNetWebSockets.Benchmarks.csproj" -- \
-    --job short --filter '*' --artifacts "$out/micro" ${args[@]+"${args[@]}"}
+    --job short ${filter[@]+"${filter[@]}"} --artifacts "$out/micro" ${args[@]+"${args[@]}"}
   exit 0
 fi
 
