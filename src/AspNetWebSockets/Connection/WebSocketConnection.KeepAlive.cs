@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using AspNetWebSockets.Protocol;
 
@@ -27,9 +28,9 @@ public sealed partial class WebSocketConnection
         }
 
         TimeSpan interval = _settings.KeepAliveInterval;
-        if (interval == Timeout.InfiniteTimeSpan)
+        if (interval == Timeout.InfiniteTimeSpan || ReadyState != WebSocketReadyState.Open)
         {
-            return;
+            return; // no keep-alive, or the peek just saw the peer's close
         }
 
         long lastReceived = Volatile.Read(ref _lastReceived);
@@ -56,9 +57,20 @@ public sealed partial class WebSocketConnection
 
     /// <summary>
     /// Looks at the input while the application is not reading. Bytes from a live peer pile up unread in the input
-    /// pipe, and unread bytes suspend the timeout — this is what lets keep-alive work without a pending receive. Returns true when the peer has gone (end of stream with nothing left unread, or a transport
+    /// pipe, and unread bytes suspend the timeout — this is what lets keep-alive work without a pending receive. Control
+    /// frames at the head of the input are consumed and answered here (see <see cref="ConsumeIdleControlFrames"/>), so a
+    /// handler that only sends still answers the peer's pings and sees its close; a data frame stops that and stays for
+    /// the application. Returns true when the peer has gone (end of stream with nothing left unread, or a transport
     /// error). Taking the receive slot makes the peek safe: no read can be in flight while we hold it.
     /// </summary>
+    /// <remarks>
+    /// Driven by the shared heartbeat tick rather than by a read awaited whenever the application stops reading: an
+    /// awaited read would hold a suspended read (and its state) for every connection whose handler is busy or idle, need
+    /// a cancel-and-hand-over protocol with the application's next receive (racing <c>CancelPendingRead</c> against the
+    /// pipe), and start on every receive exit of the echo hot path. The tick costs one non-blocking <c>TryRead</c> per
+    /// connection and bounds the answer's latency by the tick period (at most 1 s; a quarter of the keep-alive interval or
+    /// timeout when those are shorter), well inside the ping timeouts of clients and proxies.
+    /// </remarks>
     private bool PeekIdleInput(long now)
     {
         if (Interlocked.CompareExchange(ref _receiving, ReceiveByPeek, ReceiveIdle) != ReceiveIdle)
@@ -66,6 +78,7 @@ public sealed partial class WebSocketConnection
             return false; // a receive is in flight and records arrivals and the end of stream itself
         }
 
+        IdleControlWork work = default;
         try
         {
             if (!_input.TryRead(out ReadResult read))
@@ -73,8 +86,10 @@ public sealed partial class WebSocketConnection
                 return false;
             }
 
-            long length = read.Buffer.Length;
-            _input.AdvanceTo(read.Buffer.Start); // consume nothing, so the next receive sees the same bytes
+            ReadOnlySequence<byte> data = read.Buffer;
+            long length = data.Length;
+            SequencePosition consumed = length > 0 && !read.IsCanceled ? ConsumeIdleControlFrames(data, ref work) : data.Start;
+            _input.AdvanceTo(consumed); // examine nothing, so the next receive (or tick) sees the rest at once
             if (length > 0)
             {
                 // Growth proves life. Unread bytes that do not grow prove nothing either way: a pong may be queued
@@ -83,7 +98,7 @@ public sealed partial class WebSocketConnection
             }
 
             // Unread messages before the end stay readable: the application decides when to read them.
-            return read.IsCompleted && length == 0;
+            return !work.Closed && read.IsCompleted && data.Slice(consumed).IsEmpty;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -92,6 +107,7 @@ public sealed partial class WebSocketConnection
         finally
         {
             ExitReceive();
+            CompleteIdleControlWork(ref work);
         }
     }
 

@@ -17,7 +17,8 @@ namespace AspNetWebSockets;
 /// (one whole message), or <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/> (a piece at a time, for messages
 /// too large to hold). Only one receive may be pending at a time. Sends are thread-safe: whole messages never interleave,
 /// and pings, pongs and close frames may go between the fragments of a streamed message. The peer's pings are answered
-/// automatically by the receive loop (that is, while the application reads, as with the framework's WebSocket);
+/// automatically: by the receive loop while the application reads, and otherwise on the shared heartbeat tick when they
+/// are at the head of the input (a ping behind an unread data message waits for the application to read it);
 /// keep-alive pings are sent and the peer's liveness checked whether or not the application is reading.
 /// </remarks>
 public sealed partial class WebSocketConnection : IAsyncDisposable

@@ -77,6 +77,9 @@ internal sealed class MessageDecoder
     /// <summary>Whether a data message has started and not yet ended.</summary>
     public bool InMessage => _inMessage;
 
+    /// <summary>Whether a frame's header has been read but not all of its payload (the next input byte is not a header).</summary>
+    public bool InFrame => _inFrame;
+
     /// <summary>The opcode of the control frame last returned with <see cref="DecodeStatus.Control"/>.</summary>
     public WebSocketOpcode ControlOpcode { get; private set; }
 

@@ -19,7 +19,7 @@ public sealed class BatchedConnectionTests
     [Fact]
     public async Task Many_messages_in_one_write_are_received_in_order()
     {
-        await using var peer = new Peer();
+        await using var peer = new InMemoryPeer();
         var frames = new List<byte[]>();
         for (int i = 0; i < 200; i++)
         {
@@ -41,7 +41,7 @@ public sealed class BatchedConnectionTests
     [Fact]
     public async Task Ping_between_fragments_in_one_write_is_answered_and_the_message_assembled()
     {
-        await using var peer = new Peer();
+        await using var peer = new InMemoryPeer();
         byte[] ping = [1, 2, 3];
         await peer.WriteAsync(Frames.Concat(
             Frames.Masked(WebSocketOpcode.Text, false, "hel"u8),
@@ -65,7 +65,7 @@ public sealed class BatchedConnectionTests
     [Fact]
     public async Task Violation_after_a_message_in_one_write_delivers_the_message_then_fails_with_1002()
     {
-        await using var peer = new Peer();
+        await using var peer = new InMemoryPeer();
         await peer.WriteAsync(Frames.Concat(
             Frames.Masked(WebSocketOpcode.Binary, true, [1, 2]),
             Frames.Masked(WebSocketOpcode.Continuation, true, [3]))); // a continuation with no message to continue
@@ -89,7 +89,7 @@ public sealed class BatchedConnectionTests
     [Fact]
     public async Task Close_after_messages_in_one_write_ends_the_loop_after_them_and_is_echoed()
     {
-        await using var peer = new Peer();
+        await using var peer = new InMemoryPeer();
         await peer.WriteAsync(Frames.Concat(
             Frames.Masked(WebSocketOpcode.Text, true, "a"u8),
             Frames.Masked(WebSocketOpcode.Text, true, "b"u8),
@@ -116,7 +116,7 @@ public sealed class BatchedConnectionTests
     [Fact]
     public async Task Multi_segment_sequence_is_sent_as_one_frame()
     {
-        await using var peer = new Peer();
+        await using var peer = new InMemoryPeer();
         ReadOnlySequence<byte> data = Sequences.FromSegments([1, 2], [3], [4, 5, 6]);
 
         await peer.Connection.SendBinaryAsync(data, TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken);
@@ -131,7 +131,7 @@ public sealed class BatchedConnectionTests
     public async Task Concurrent_sends_never_interleave_and_all_arrive()
     {
         // A small pause threshold makes flushes wait for the reader now and then, so sends also take the waiting path.
-        await using var peer = new Peer(pauseWriterThreshold: 256);
+        await using var peer = new InMemoryPeer(pauseWriterThreshold: 256);
         const int Senders = 4;
         const int PerSender = 200;
         Task<List<(WebSocketOpcode Opcode, byte[] Payload)>> reading = peer.ReadFramesAsync(Senders * PerSender);
@@ -168,87 +168,5 @@ public sealed class BatchedConnectionTests
         }
 
         Assert.Equal(0, peer.Connection.BufferedAmount);
-    }
-
-    /// <summary>A server-role connection over two in-memory pipes, and the client's ends of them.</summary>
-    private sealed class Peer : IAsyncDisposable
-    {
-        private readonly Pipe _toServer = new(new PipeOptions(useSynchronizationContext: false));
-        private readonly Pipe _toClient;
-        private readonly MessageDecoder _decoder = new(WebSocketRole.Client, new DecoderLimits(1 << 20, 1 << 20, 1024));
-
-        public Peer(long pauseWriterThreshold = 0)
-        {
-            _toClient = new Pipe(new PipeOptions(
-                pauseWriterThreshold: pauseWriterThreshold,
-                resumeWriterThreshold: pauseWriterThreshold / 2,
-                useSynchronizationContext: false));
-            Connection = new WebSocketConnection(
-                new PipeTransport(new DuplexPipe(_toServer.Reader, _toClient.Writer), static () => { }, completeOnClose: true),
-                new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5) });
-        }
-
-        public WebSocketConnection Connection { get; }
-
-        public async Task WriteAsync(byte[] bytes) => await _toServer.Writer.WriteAsync(bytes);
-
-        public async Task EndInputAsync() => await _toServer.Writer.CompleteAsync();
-
-        /// <summary>Reads and decodes whole frames (messages or control frames) the server wrote, until <paramref name="count"/> have arrived.</summary>
-        public async Task<List<(WebSocketOpcode Opcode, byte[] Payload)>> ReadFramesAsync(int count)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(Timeout);
-            var frames = new List<(WebSocketOpcode, byte[])>();
-            var message = new List<byte>();
-            var destination = new byte[4096];
-            PipeReader reader = _toClient.Reader;
-            while (frames.Count < count)
-            {
-                ReadResult read = await reader.ReadAsync(timeout.Token);
-                var sequence = new SequenceReader<byte>(read.Buffer);
-                while (frames.Count < count)
-                {
-                    DecodeStatus status = _decoder.Decode(ref sequence, destination, out int written, out bool end, out ProtocolViolation violation);
-                    Assert.NotEqual(DecodeStatus.Violation, status);
-                    if (status == DecodeStatus.NeedMoreData)
-                    {
-                        break;
-                    }
-
-                    if (status == DecodeStatus.Control)
-                    {
-                        frames.Add((_decoder.ControlOpcode, _decoder.ControlPayload.ToArray()));
-                        continue;
-                    }
-
-                    message.AddRange(destination.AsSpan(0, written).ToArray());
-                    if (end)
-                    {
-                        frames.Add((_decoder.MessageType == WebSocketMessageType.Text ? WebSocketOpcode.Text : WebSocketOpcode.Binary, message.ToArray()));
-                        message.Clear();
-                    }
-                }
-
-                reader.AdvanceTo(sequence.Position, read.Buffer.End);
-                Assert.False(read.IsCompleted && frames.Count < count, "The server's output ended early.");
-            }
-
-            return frames;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Connection.Abort();
-            await _toServer.Writer.CompleteAsync();
-            await _toClient.Reader.CompleteAsync();
-        }
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }

@@ -25,11 +25,11 @@ public sealed class SendLockStressTests
     public async Task Eight_senders_with_random_cancellation_keep_messages_whole_and_in_order()
     {
         // A small pause threshold makes flushes wait for the reader, so senders queue behind each other and get cancelled while queued.
-        await using var peer = new Peer(pauseWriterThreshold: 512);
+        await using var peer = new InMemoryPeer(abortEndsClientReader: true, pauseWriterThreshold: 512);
         const int Senders = 8;
         const int PerSender = 2_000;
         var collector = new MessageCollector();
-        Task reading = peer.ReadUntilAsync(collector, stopMarker: 0xFF);
+        Task reading = ReadUntilAsync(peer, collector, stopMarker: 0xFF);
 
         var outcomes = new bool?[Senders, PerSender]; // true: completed; false: cancelled
         Task[] sending = Enumerable.Range(0, Senders).Select(s => Task.Run(async () =>
@@ -101,13 +101,13 @@ public sealed class SendLockStressTests
     [Fact]
     public async Task Streamed_messages_interleaved_with_whole_sends_and_pongs_stay_well_formed()
     {
-        await using var peer = new Peer(pauseWriterThreshold: 256);
+        await using var peer = new InMemoryPeer(abortEndsClientReader: true, pauseWriterThreshold: 256);
         const int WholeSenders = 3;
         const int PerSender = 300;
         const int Streamed = 100;
         const int Pings = 200;
         var collector = new MessageCollector();
-        Task reading = peer.ReadUntilAsync(collector, stopMarker: 0xFF);
+        Task reading = ReadUntilAsync(peer, collector, stopMarker: 0xFF);
 
         // The receive loop answers pings with pongs while the senders run; a final binary message ends it.
         Task receiving = Task.Run(async () =>
@@ -172,7 +172,7 @@ public sealed class SendLockStressTests
     [Fact]
     public async Task Cancelled_waiters_leave_and_the_rest_send_in_order()
     {
-        await using var peer = new Peer(pauseWriterThreshold: 1024);
+        await using var peer = new InMemoryPeer(abortEndsClientReader: true, pauseWriterThreshold: 1024);
         const int Waiters = 20;
 
         // The first send fills the pipe past its pause threshold and holds both locks in its flush.
@@ -197,7 +197,7 @@ public sealed class SendLockStressTests
         Assert.Equal(4096 + (Waiters / 2 * 16), peer.Connection.BufferedAmount);
 
         var collector = new MessageCollector();
-        Task reading = peer.ReadUntilAsync(collector, stopMarker: 0xFF);
+        Task reading = ReadUntilAsync(peer, collector, stopMarker: 0xFF);
         await Task.WhenAll(sends.Where((_, i) => i % 2 == 1).Append(blocker)).WaitAsync(Timeout, TestToken);
         await peer.Connection.SendBinaryAsync(new byte[] { 0xFF }, TestToken).AsTask().WaitAsync(Timeout, TestToken);
         await reading.WaitAsync(Timeout, TestToken);
@@ -213,7 +213,7 @@ public sealed class SendLockStressTests
     [Fact]
     public async Task Cancelled_BeginMessage_waiter_takes_no_slot()
     {
-        await using var peer = new Peer();
+        await using var peer = new InMemoryPeer(abortEndsClientReader: true);
         WebSocketMessageWriter writer = await peer.Connection.BeginMessageAsync(WebSocketMessageType.Text, TestToken);
         using var cts = new CancellationTokenSource();
         Task<WebSocketMessageWriter> second = peer.Connection.BeginMessageAsync(WebSocketMessageType.Text, cts.Token).AsTask();
@@ -239,7 +239,7 @@ public sealed class SendLockStressTests
     [InlineData(true)]
     public async Task Abort_wakes_fifty_waiting_senders_with_WebSocketException(bool holderIsStreamedMessage)
     {
-        await using var peer = new Peer(pauseWriterThreshold: 1024);
+        await using var peer = new InMemoryPeer(abortEndsClientReader: true, pauseWriterThreshold: 1024);
         const int Waiters = 50;
         Task holder;
         if (holderIsStreamedMessage)
@@ -329,136 +329,26 @@ public sealed class SendLockStressTests
         }
     }
 
-    /// <summary>A server-role connection over two in-memory pipes; aborting it ends the client's reading side, as a reset socket would.</summary>
-    private sealed class Peer : IAsyncDisposable
+    /// <summary>Decodes the server's output into <paramref name="collector"/> until a one-byte message equal to <paramref name="stopMarker"/>.</summary>
+    private static async Task ReadUntilAsync(InMemoryPeer peer, MessageCollector collector, byte stopMarker)
     {
-        private readonly Pipe _toServer = new(new PipeOptions(useSynchronizationContext: false));
-        private readonly Pipe _toClient;
-        private readonly MessageDecoder _decoder = new(WebSocketRole.Client, new DecoderLimits(1 << 20, 1 << 20, 1024));
-        private int _readerCompleted;
-
-        public Peer(long pauseWriterThreshold = 0)
+        await Task.Yield();
+        await peer.ReadAsync((opcode, payload) =>
         {
-            _toClient = new Pipe(new PipeOptions(
-                pauseWriterThreshold: pauseWriterThreshold,
-                resumeWriterThreshold: pauseWriterThreshold / 2,
-                useSynchronizationContext: false));
-            Connection = new WebSocketConnection(
-                new PipeTransport(new DuplexPipe(_toServer.Reader, _toClient.Writer), CompleteClientReader, completeOnClose: true),
-                new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5) });
-        }
-
-        public WebSocketConnection Connection { get; }
-
-        public async Task WriteAsync(byte[] bytes) => await _toServer.Writer.WriteAsync(bytes);
-
-        /// <summary>Decodes the server's output into <paramref name="collector"/> until a one-byte message equal to <paramref name="stopMarker"/>.</summary>
-        public async Task ReadUntilAsync(MessageCollector collector, byte stopMarker)
-        {
-            await Task.Yield();
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestToken);
-            timeout.CancelAfter(Timeout);
-            var message = new List<byte>();
-            var destination = new byte[4096];
-            PipeReader reader = _toClient.Reader;
-            while (true)
+            if (opcode is WebSocketOpcode.Text or WebSocketOpcode.Binary)
             {
-                ReadResult read = await reader.ReadAsync(timeout.Token);
-                var sequence = new SequenceReader<byte>(read.Buffer);
-                while (true)
+                if (payload is [byte only] && only == stopMarker)
                 {
-                    DecodeStatus status = _decoder.Decode(ref sequence, destination, out int written, out bool end, out ProtocolViolation violation);
-                    Assert.True(status != DecodeStatus.Violation, $"Malformed or interleaved output: {violation}");
-                    if (status == DecodeStatus.NeedMoreData)
-                    {
-                        break;
-                    }
-
-                    if (status == DecodeStatus.Control)
-                    {
-                        Assert.Equal(WebSocketOpcode.Pong, _decoder.ControlOpcode);
-                        collector.Pongs.Add(BinaryPrimitives.ReadInt32BigEndian(_decoder.ControlPayload));
-                        continue;
-                    }
-
-                    message.AddRange(destination.AsSpan(0, written).ToArray());
-                    if (end)
-                    {
-                        if (message is [byte only] && only == stopMarker)
-                        {
-                            reader.AdvanceTo(sequence.Position, read.Buffer.End);
-                            return;
-                        }
-
-                        collector.Message([.. message]);
-                        message.Clear();
-                    }
+                    return false;
                 }
 
-                reader.AdvanceTo(sequence.Position, read.Buffer.End);
-                Assert.False(read.IsCompleted, "The server's output ended early.");
-            }
-        }
-
-        /// <summary>Reads and decodes whole messages the server wrote, until <paramref name="count"/> have arrived.</summary>
-        public async Task<List<(WebSocketOpcode Opcode, byte[] Payload)>> ReadFramesAsync(int count)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestToken);
-            timeout.CancelAfter(Timeout);
-            var frames = new List<(WebSocketOpcode, byte[])>();
-            var message = new List<byte>();
-            var destination = new byte[4096];
-            PipeReader reader = _toClient.Reader;
-            while (frames.Count < count)
-            {
-                ReadResult read = await reader.ReadAsync(timeout.Token);
-                var sequence = new SequenceReader<byte>(read.Buffer);
-                while (frames.Count < count)
-                {
-                    DecodeStatus status = _decoder.Decode(ref sequence, destination, out int written, out bool end, out _);
-                    Assert.NotEqual(DecodeStatus.Violation, status);
-                    if (status == DecodeStatus.NeedMoreData)
-                    {
-                        break;
-                    }
-
-                    Assert.NotEqual(DecodeStatus.Control, status);
-                    message.AddRange(destination.AsSpan(0, written).ToArray());
-                    if (end)
-                    {
-                        frames.Add((_decoder.MessageType == WebSocketMessageType.Text ? WebSocketOpcode.Text : WebSocketOpcode.Binary, message.ToArray()));
-                        message.Clear();
-                    }
-                }
-
-                reader.AdvanceTo(sequence.Position, read.Buffer.End);
-                Assert.False(read.IsCompleted && frames.Count < count, "The server's output ended early.");
+                collector.Message(payload);
+                return true;
             }
 
-            return frames;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Connection.Abort();
-            await _toServer.Writer.CompleteAsync();
-            CompleteClientReader();
-        }
-
-        /// <summary>Ends the client's reading side once: a pending flush on the server then reports the transport closed.</summary>
-        private void CompleteClientReader()
-        {
-            if (Interlocked.Exchange(ref _readerCompleted, 1) == 0)
-            {
-                _toClient.Reader.Complete();
-            }
-        }
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
+            Assert.Equal(WebSocketOpcode.Pong, opcode);
+            collector.Pongs.Add(BinaryPrimitives.ReadInt32BigEndian(payload));
+            return true;
+        });
     }
 }
