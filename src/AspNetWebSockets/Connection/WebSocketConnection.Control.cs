@@ -55,6 +55,9 @@ public sealed partial class WebSocketConnection
     /// a pong to send (a rented buffer) or a close to complete. Sends happen outside the slot because an application
     /// receive that starts meanwhile spins on it, which is only acceptable for work that never waits on the transport.
     /// </summary>
+    // 1 while a pong sent by the control reader has not been handed to the transport yet.
+    private int _idlePongInFlight;
+
     private struct IdleControlWork
     {
         public byte[]? Ping;
@@ -78,7 +81,12 @@ public sealed partial class WebSocketConnection
         // Only at a frame boundary with nothing left over from the last receive: mid-frame the next byte is payload, a
         // pending control frame or violation belongs to the receive loop, and inflater-staged input is data the
         // application has not seen yet (acting on a close behind it would drop that data).
-        if (_decoder.InFrame || _pendingStatus != DecodeStatus.NeedMoreData || _closeReceived || _inflater is { InMessage: true })
+        //
+        // While an earlier background pong still waits for the transport (a peer that pings but does not read), take
+        // nothing more: its pings then stay in the input and TCP pushes back on it, instead of one pending pong piling
+        // up per tick.
+        if (_decoder.InFrame || _pendingStatus != DecodeStatus.NeedMoreData || _closeReceived || _inflater is { InMessage: true }
+            || Volatile.Read(ref _idlePongInFlight) != 0)
         {
             return data.Start;
         }
@@ -140,6 +148,7 @@ public sealed partial class WebSocketConnection
         }
         else if (ping is not null)
         {
+            Volatile.Write(ref _idlePongInFlight, 1);
             _ = AnswerPingInBackgroundAsync(ping, work.PingLength);
         }
     }
@@ -189,6 +198,7 @@ public sealed partial class WebSocketConnection
         finally
         {
             ArrayPool<byte>.Shared.Return(payload);
+            Volatile.Write(ref _idlePongInFlight, 0);
         }
     }
 
