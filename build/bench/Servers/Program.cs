@@ -7,7 +7,11 @@
 //   --mode builtin-broadcast  UseWebSockets + AcceptWebSocketAsync; a loop of SendAsync over a ConcurrentDictionary of
 //                             sockets, each socket's sends serialized by its SemaphoreSlim, all awaited with Task.WhenAll
 // Keep-alive pings are off in both broadcast modes (Node's ws sends none either), so only broadcasts are measured.
-// --inline-scheduling (any mode): an experiment, Kestrel's UnsafePreferInlineScheduling; not used by the scripts.
+// Socket transport tuning (any mode; off unless given, so the default tables use Kestrel's defaults). run.sh passes
+// them from BENCH_SERVER_ARGS to every server, so A, B and C get the same transport settings:
+//   --inline-scheduling        SocketTransportOptions.UnsafePreferInlineScheduling = true
+//   --wait-for-data true|false SocketTransportOptions.WaitForDataBeforeAllocatingBuffer (Kestrel's default: true)
+//   --io-queue-count N         SocketTransportOptions.IOQueueCount (Kestrel's default: min(cores, 16); 0 = inline)
 // Listens on 127.0.0.1 with an OS-chosen port and prints "PORT <n>" on stdout.
 // stdin commands: "gc" -> full blocking compacting GC, then prints "GC <VmRSS bytes> <managed heap bytes>";
 // "quit" (or stdin EOF) -> stops.
@@ -22,12 +26,16 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 string mode = "ours";
 bool inlineScheduling = false;
+bool? waitForData = null;
+int? ioQueueCount = null;
 for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--mode" && i + 1 < args.Length) mode = args[i + 1];
     // Experiment switch, off in every benchmark table: Kestrel runs socket sends and receive continuations inline
     // instead of hopping to its IOQueue (SocketTransportOptions.UnsafePreferInlineScheduling).
     if (args[i] == "--inline-scheduling") inlineScheduling = true;
+    if (args[i] == "--wait-for-data" && i + 1 < args.Length) waitForData = bool.Parse(args[i + 1]);
+    if (args[i] == "--io-queue-count" && i + 1 < args.Length) ioQueueCount = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 if (mode is not ("ours" or "builtin" or "rawtcp" or "ours-broadcast" or "builtin-broadcast"))
 {
@@ -37,8 +45,15 @@ if (mode is not ("ours" or "builtin" or "rawtcp" or "ours-broadcast" or "builtin
 
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
 builder.Logging.ClearProviders();
-if (inlineScheduling)
-    builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+if (inlineScheduling || waitForData is not null || ioQueueCount is not null)
+{
+    builder.WebHost.UseSockets(o =>
+    {
+        if (inlineScheduling) o.UnsafePreferInlineScheduling = true;
+        if (waitForData is bool w) o.WaitForDataBeforeAllocatingBuffer = w;
+        if (ioQueueCount is int q) o.IOQueueCount = q;
+    });
+}
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.AddServerHeader = false;

@@ -6,6 +6,10 @@
 #   build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds 3] [--warmup 2] [--duration 3] [--quick]
 #       issue 5's echo scenarios against the echo servers (ours, built-in, raw TCP) with the C client instead of the
 #       C# LoadGen; writes artifacts/bench/results-c.md
+# BENCH_SERVER_ARGS (environment) is appended to every .NET server's command line, e.g.
+#   BENCH_SERVER_ARGS="--inline-scheduling" build/bench.sh --client c --scenarios 1,6
+# (also --wait-for-data true|false and --io-queue-count N; see build/bench/Servers/Program.cs), so A, B and C
+# get the same Kestrel transport settings. The report's header names the arguments used.
 # Servers are interleaved in every round and each run gets a fresh server process. Every run's raw RESULT line is kept
 # in artifacts/bench/<name>-runs.txt. Every wait is bounded.
 set -euo pipefail
@@ -73,14 +77,15 @@ if [ "$what" = broadcast ]; then
 fi
 
 server="$bench/Servers/bin/Release/net10.0/BenchServers"
+server_args="${BENCH_SERVER_ARGS:-}"
 server_cmd() {
   case "$1" in
-    ours) echo "$server --mode ours-broadcast" ;;
-    builtin) echo "$server --mode builtin-broadcast" ;;
+    ours) echo "$server --mode ours-broadcast $server_args" ;;
+    builtin) echo "$server --mode builtin-broadcast $server_args" ;;
     ws) echo "node $node_dir/broadcast-server.js" ;;
-    echo-ours) echo "$server --mode ours" ;;
-    echo-builtin) echo "$server --mode builtin" ;;
-    echo-rawtcp) echo "$server --mode rawtcp" ;;
+    echo-ours) echo "$server --mode ours $server_args" ;;
+    echo-builtin) echo "$server --mode builtin $server_args" ;;
+    echo-rawtcp) echo "$server --mode rawtcp $server_args" ;;
   esac
 }
 
@@ -261,6 +266,7 @@ else
     echo "\`build/bench.sh --client c --scenarios $scenarios --rounds $rounds --warmup $warmup --duration $duration\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
     echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version)."
     echo "Medians of $rounds interleaved rounds, a fresh server per run, ${warmup} s warm-up then ${duration} s measured."
+    if [ -n "$server_args" ]; then echo "Server arguments (BENCH_SERVER_ARGS): \`$server_args\`."; fi
     echo
     echo "$table"
   } > "$report"
