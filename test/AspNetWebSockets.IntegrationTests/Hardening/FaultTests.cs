@@ -264,7 +264,10 @@ public sealed class FaultTests
             recorder.Map,
             o =>
             {
-                o.ShutdownTimeout = TimeSpan.FromSeconds(60); // 1000 close handshakes on a loaded 2-core machine
+                // 1000 close handshakes on a loaded 2-core machine: neither the shutdown nor one connection's wait for
+                // the peer's close reply (CloseTimeout, 5 s by default) may run out, or the server records 1006.
+                o.ShutdownTimeout = TimeSpan.FromSeconds(60);
+                o.CloseTimeout = TimeSpan.FromSeconds(60);
                 o.KeepAliveInterval = Timeout.InfiniteTimeSpan;
             });
         using var watch = new LeakWatch();
