@@ -21,28 +21,22 @@ trap 'redis-cli -p 6390 shutdown nosave >/dev/null 2>&1 || true' EXIT
 dotnet build AspNetWebSockets.sln -c Debug -nologo -v quiet -clp:ErrorsOnly
 
 status=0
+log="$results/dotnet-test.log"
 timeout 20m dotnet test --solution AspNetWebSockets.sln --no-build -c Debug \
-  --results-directory "$results" --report-xunit-xml --no-progress || status=$?
+  --results-directory "$results" --report-xunit-xml --no-progress 2>&1 | tee "$log" || status=$?
 
-# Count from the xUnit XML reports, one per test assembly (not from dotnet test's own summary).
-passed=0 failed=0 skipped=0 reports=0
-for report in "$results"/*.xml; do
-  [ -e "$report" ] || continue
-  reports=$((reports + 1))
-  line=$(grep -o '<assembly [^>]*>' "$report" | head -n 1)
-  attr() { printf '%s' "$line" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
-  passed=$((passed + $(attr passed)))
-  failed=$((failed + $(attr failed) + $(attr errors)))
-  skipped=$((skipped + $(attr skipped)))
-done
+# Count from dotnet test's run summary (the last "total/failed/succeeded/skipped" block), not from the xUnit XML
+# reports: those are named by a timestamp, and two test assemblies starting together can write the same file.
+summary() { sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "^[[:space:]]+$1: [0-9]+$" | tail -n 1 | grep -o '[0-9]*$' || true; }
+total=$(summary total) passed=$(summary succeeded) failed=$(summary failed) skipped=$(summary skipped)
 
-if [ "$reports" -eq 0 ]; then
-  echo "No test report was written." >&2
+if [ -z "$total" ]; then
+  echo "No test summary was printed." >&2
   status=1
 fi
 
-echo "tests: $passed passed, $failed failed, $skipped skipped"
-if [ "$failed" -gt 0 ]; then
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+if [ "${failed:-0}" -gt 0 ]; then
   status=1
 fi
 exit "$status"
