@@ -2,6 +2,9 @@
 //   --mode ours     AspNetWebSockets MapWebSocket echo (ReadAllAsync + SendAsync)
 //   --mode builtin  ASP.NET Core UseWebSockets + AcceptWebSocketAsync echo loop (whole messages, like ours)
 //   --mode rawtcp   Kestrel connection handler copying bytes (no HTTP, no WebSocket): the practical ceiling
+// ours and builtin also serve the same echo on /echo-deflate with permessage-deflate allowed (scenario 7): ours through
+// .WithCompression(), builtin through DangerousEnableCompression; both keep the defaults (server context takeover,
+// 15-bit windows). /echo never negotiates it, and neither path compresses unless the client offers it.
 // and two broadcast servers for build/bench.sh --broadcast (each message a client sends goes to every other client):
 //   --mode ours-broadcast     MapWebSocket("/broadcast") + IWebSocketGroups.SendToAllAsync(data, type, except: sender)
 //   --mode builtin-broadcast  UseWebSockets + AcceptWebSocketAsync; a loop of SendAsync over a ConcurrentDictionary of
@@ -80,16 +83,15 @@ var app = builder.Build();
 
 if (mode == "ours")
 {
-    app.MapWebSocket("/echo", async (WebSocketConnection socket) =>
-    {
-        await foreach (var m in socket.ReadAllAsync())
-            await socket.SendAsync(m.Data, m.Type);
-    });
+    // Compression is off server-wide (the default) and turned on for the second endpoint only.
+    app.MapWebSocket("/echo", OursEcho);
+    app.MapWebSocket("/echo-deflate", OursEcho).WithCompression();
 }
 else if (mode == "builtin")
 {
     app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
-    app.Map("/echo", BuiltinEcho.RunAsync);
+    app.Map("/echo", ctx => BuiltinEcho.RunAsync(ctx, compression: false));
+    app.Map("/echo-deflate", ctx => BuiltinEcho.RunAsync(ctx, compression: true));
 }
 else if (mode == "ours-broadcast")
 {
@@ -145,6 +147,12 @@ using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
     try { await app.StopAsync(stop.Token); } catch { }
 return 0;
 
+static async Task OursEcho(WebSocketConnection socket)
+{
+    await foreach (var m in socket.ReadAllAsync())
+        await socket.SendAsync(m.Data, m.Type);
+}
+
 static long ReadRss()
 {
     foreach (var l in File.ReadLines("/proc/self/status"))
@@ -157,10 +165,11 @@ static class BuiltinEcho
 {
     // The usual ASP.NET Core echo loop, accumulating fragments into one whole message (as ours hands over whole
     // messages), starting from a 4 KiB per-connection buffer (the docs sample's size) that grows from the pool.
-    public static async Task RunAsync(HttpContext ctx)
+    // With `compression`, permessage-deflate is accepted when the client offers it (ReceiveAsync hands out inflated data).
+    public static async Task RunAsync(HttpContext ctx, bool compression)
     {
         if (!ctx.WebSockets.IsWebSocketRequest) { ctx.Response.StatusCode = 400; return; }
-        using var ws = await ctx.WebSockets.AcceptWebSocketAsync();
+        using var ws = await ctx.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { DangerousEnableCompression = compression });
         byte[] buffer = new byte[4096];
         byte[]? rented = null;
         try
