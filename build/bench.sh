@@ -8,6 +8,9 @@
 #   build/bench.sh --client c   the echo scenarios 1, 2, 3, 6 with the C epoll client instead of the C# LoadGen
 #                             (--scenarios --rounds --warmup --duration --quick); artifacts/bench/results-c.md
 # Both are driven by build/bench/epoll-client/run.sh.
+#   build/bench.sh --idle-heap [--conns N]  where an idle connection's managed memory goes, ours and the built-in, by
+#                             owner (Kestrel HTTP, socket transport, runtime, WebSocket layer), from dotnet-gcdump
+#                             snapshots; build/bench/idle-heap/run.sh, artifacts/bench/idle-heap.md
 # Any other arguments go to the load generator, e.g. --scenarios 1,3 --rounds 5 --duration 5 --idle 2000.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +23,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 prev=""
 for a in "$@"; do
   if [ "$a" = --broadcast ]; then exec "$root/build/bench/epoll-client/run.sh" broadcast "$@"; fi
+  if [ "$a" = --idle-heap ]; then exec "$root/build/bench/idle-heap/run.sh" "$@"; fi
   if [ "$prev" = --client ] && [ "$a" = c ]; then exec "$root/build/bench/epoll-client/run.sh" echo "$@"; fi
   prev="$a"
 done

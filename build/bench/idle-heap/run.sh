@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Where an idle connection's memory goes: build/bench.sh --idle-heap [--conns N] (default 5,000).
+# For the echo servers A (ours) and B (the built-in), each in a fresh process: open N connections that have each echoed
+# one 1-byte message (scenario 5's shape, held by hold.js), run a full compacting GC, take a heap snapshot with
+# dotnet-gcdump (a local tool pinned in .config/dotnet-tools.json), and split the objects that exist once or more per
+# connection by owner. Writes artifacts/bench/idle-heap.md; every wait is bounded.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+bench="$root/build/bench"
+out="$root/artifacts/bench"
+mkdir -p "$out"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+conns=5000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --idle-heap) ;;
+    --conns) conns="$2"; shift ;;
+    *) echo "usage: build/bench.sh --idle-heap [--conns N]" >&2; exit 2 ;;
+  esac
+  shift
+done
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
+ulimit -n "$hard" 2>/dev/null || true
+if [ "$(ulimit -n)" -lt $((conns + 256)) ]; then
+  echo "ulimit -n is $(ulimit -n); $conns connections need at least $((conns + 256))" >&2
+  exit 1
+fi
+
+echo "building (Release) and restoring dotnet-gcdump..." >&2
+dotnet build "$bench/Servers/BenchServers.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+(cd "$root" && timeout 300 dotnet tool restore >/dev/null)
+server="$bench/Servers/bin/Release/net10.0/BenchServers"
+work="$(mktemp -d)"
+SRV_PID="" HOLD_PID=""
+cleanup() {
+  for pid in $HOLD_PID $SRV_PID; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${KEEP_IDLE_HEAP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+# measure MODE: the gcdump report of MODE with N idle connections, in $work/MODE.txt
+measure() {
+  local mode="$1" port
+  mkfifo "$work/srv-in" "$work/hold-in"
+  "$server" --mode "$mode" < "$work/srv-in" > "$work/srv-out" &
+  SRV_PID=$!
+  exec 3> "$work/srv-in"
+  for _ in $(seq 1 300); do grep -q '^PORT ' "$work/srv-out" 2>/dev/null && break; sleep 0.1; done
+  port=$(awk '/^PORT /{print $2}' "$work/srv-out")
+  [ -n "$port" ] || { echo "$mode: no PORT line within 30 s" >&2; exit 1; }
+  node "$bench/idle-heap/hold.js" "$port" "$conns" < "$work/hold-in" > "$work/hold-out" &
+  HOLD_PID=$!
+  exec 4> "$work/hold-in"
+  for _ in $(seq 1 1200); do grep -q '^OPEN ' "$work/hold-out" 2>/dev/null && break; kill -0 "$HOLD_PID" 2>/dev/null || break; sleep 0.1; done
+  grep -q "^OPEN $conns\$" "$work/hold-out" || { echo "$mode: $conns connections did not open within 120 s" >&2; exit 1; }
+  echo gc >&3
+  for _ in $(seq 1 300); do grep -q '^GC ' "$work/srv-out" && break; sleep 0.1; done
+  grep -q '^GC ' "$work/srv-out" || { echo "$mode: no GC reply within 30 s" >&2; exit 1; }
+  (cd "$root" && timeout 300 dotnet tool run dotnet-gcdump collect -p "$SRV_PID" -o "$work/$mode.gcdump" >/dev/null)
+  (cd "$root" && timeout 300 dotnet tool run dotnet-gcdump report "$work/$mode.gcdump") > "$work/$mode.txt"
+  exec 4>&- 3>&-
+  wait "$HOLD_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$SRV_PID" 2>/dev/null || true
+  wait "$SRV_PID" 2>/dev/null || true
+  SRV_PID="" HOLD_PID=""
+  rm -f "$work/srv-in" "$work/hold-in" "$work/srv-out" "$work/hold-out"
+}
+
+echo "A (ours), $conns connections..." >&2
+measure ours
+echo "B (built-in), $conns connections..." >&2
+measure builtin
+
+# gcdump report rows: "<bytes per object> <count> <type> [assembly]". Types with at least 0.9 x N objects are per
+# connection; their bytes / N are split by owner, from the type's name (state machine boxes name the method they run).
+split() {
+  awk -v n="$conns" '
+    NR > 4 && $2 ~ /^[0-9,]+$/ {
+      b = $1; c = $2; gsub(",", "", b); gsub(",", "", c)
+      if (c + 0 < 0.9 * n) next
+      t = $3
+      if (t ~ /AspNetWebSockets|SendLocks|WaiterQueue|ReadAllAsync|ReceiveIntoSlowAsync|WebSocket|Program\+|BuiltinEcho|System\.Byte\[\]/) o = "WebSocket layer, handler and their buffers"
+      else if (t ~ /Kestrel\.Core|AspNetCore\.Http|AspNetCore\.Hosting|DependencyInjection|AspNetCore\.Routing|StringValues|HostingApplication/) o = "Kestrel HTTP/1.1 and the request"
+      else if (t ~ /Sockets|Pipelines|Kestrel\.Transport|MemoryPool|IPAddress|IPEndPoint|Net\.Sockets/) o = "Kestrel socket transport"
+      else o = "runtime (locks, tasks, cancellation, strings)"
+      owner[o] += b * c / n; total += b * c / n
+    }
+    END { for (o in owner) printf "%s\t%.0f\n", o, owner[o]; printf "total\t%.0f\n", total }' "$work/$1.txt"
+}
+split ours > "$work/a.split"
+split builtin > "$work/b.split"
+
+report="$out/idle-heap.md"
+{
+  echo "# Where an idle connection's memory goes"
+  echo
+  echo "\`build/bench.sh --idle-heap --conns $conns\`, $(date -u '+%Y-%m-%d %H:%M UTC'), .NET SDK $(dotnet --version)."
+  echo "Each connection has echoed one 1-byte message. Managed bytes per connection, after a full compacting GC, of the"
+  echo "types with at least 0.9 × N objects (scenario 5 of build/bench.sh measures the RSS and heap deltas)."
+  echo
+  echo "| | A ours | B built-in |"
+  echo "|---|---:|---:|"
+  for o in "Kestrel HTTP/1.1 and the request" "Kestrel socket transport" "runtime (locks, tasks, cancellation, strings)" "WebSocket layer, handler and their buffers" total; do
+    echo "| per-connection objects: $o | $(awk -F'\t' -v o="$o" '$1 == o {print $2}' "$work/a.split") | $(awk -F'\t' -v o="$o" '$1 == o {print $2}' "$work/b.split") |"
+  done
+} > "$report"
+cat "$report"
+echo "wrote $report" >&2
