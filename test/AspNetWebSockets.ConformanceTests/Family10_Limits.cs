@@ -12,6 +12,8 @@ public sealed class Family10_Limits(EchoServer server)
     private const string PolicyRule =
         "§7.4.1: \"1008 indicates that an endpoint is terminating the connection because it has received a message that violates its policy.\" §10.4 limits.";
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     // RFC 6455 §10.4: "Implementations that have implementation- and/or platform-specific limitations regarding the
     // frame size or total message size after reassembly from multiple frames MUST protect themselves against exceeding
     // those limits." §7.4.1 1009 — decided from the declared length, before any payload (ADVISORIES 5).
@@ -22,7 +24,7 @@ public sealed class Family10_Limits(EchoServer server)
     [Trait("RFC", TooBigRule)]
     public async Task Declared_length_over_the_limit_fails_with_1009_before_any_payload(long declared)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server, EchoServer.LimitedPath);
+        using RawWebSocketClient client = await server.ConnectAsync(EchoServer.LimitedPath);
 
         // The header alone: no payload byte follows it.
         await client.SendExpectingFailureAsync(Frames.Build(Opcode.Binary, [], declaredLength: (ulong)declared));
@@ -36,9 +38,9 @@ public sealed class Family10_Limits(EchoServer server)
     public async Task Message_of_exactly_the_limit_is_echoed()
     {
         byte[] payload = Payloads.Binary((int)EchoServer.LimitedMaxMessageSize);
-        await using RawClient client = await RawClient.ConnectAsync(server, EchoServer.LimitedPath);
+        using RawWebSocketClient client = await server.ConnectAsync(EchoServer.LimitedPath);
 
-        await client.SendAsync(Frames.Build(Opcode.Binary, payload));
+        await client.SendAsync(Frames.Build(Opcode.Binary, payload), Ct);
 
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(Opcode.Binary, opcode);
@@ -52,7 +54,7 @@ public sealed class Family10_Limits(EchoServer server)
     [Trait("RFC", TooBigRule)]
     public async Task Fragments_that_together_exceed_the_limit_fail_with_1009()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server, EchoServer.LimitedPath);
+        using RawWebSocketClient client = await server.ConnectAsync(EchoServer.LimitedPath);
 
         await client.SendExpectingFailureAsync(Frames.Concat(
             Frames.Build(Opcode.Binary, Payloads.Binary(600), fin: false),
@@ -69,7 +71,7 @@ public sealed class Family10_Limits(EchoServer server)
     [Trait("RFC", "§5.2: \"the following 8 bytes interpreted as a 64-bit unsigned integer (the most significant bit MUST be 0) are the payload length.\"")]
     public async Task Length_with_the_most_significant_bit_set_fails_with_1002(ulong declared)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server, EchoServer.LimitedPath);
+        using RawWebSocketClient client = await server.ConnectAsync(EchoServer.LimitedPath);
 
         await client.SendExpectingFailureAsync(Frames.Build(Opcode.Binary, [], declaredLength: declared));
 
@@ -84,7 +86,7 @@ public sealed class Family10_Limits(EchoServer server)
     [Trait("RFC", PolicyRule)]
     public async Task Message_in_2000_fragments_fails_with_1008(int fragmentLength)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
         byte[] piece = Payloads.Ascii(fragmentLength);
 
         await client.SendExpectingFailureAsync(Frames.Concat([.. Enumerable.Range(0, 2000).Select(i =>
@@ -98,11 +100,11 @@ public sealed class Family10_Limits(EchoServer server)
     [Trait("RFC", PolicyRule)]
     public async Task Message_in_exactly_the_fragment_limit_is_echoed()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
         int count = EchoServer.MaxFragmentsPerMessage;
 
         await client.SendAsync(Frames.Concat([.. Enumerable.Range(0, count).Select(i =>
-            Frames.Build(i == 0 ? Opcode.Text : Opcode.Continuation, "a"u8, fin: i == count - 1))]));
+            Frames.Build(i == 0 ? Opcode.Text : Opcode.Continuation, "a"u8, fin: i == count - 1))]), Ct);
 
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(Opcode.Text, opcode);
@@ -118,7 +120,7 @@ public sealed class Family10_Limits(EchoServer server)
     [Trait("RFC", "§5.1: \"The server MUST close the connection upon receiving a frame that is not masked. In this case, a server MAY send a Close frame with a status code of 1002\"")]
     public async Task Unmasked_client_frame_fails_with_1002(string kind)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Build(Payloads.OpcodeOf(kind), "Hello"u8, masked: false));
 

@@ -12,6 +12,8 @@ public sealed class Family1_Framing(EchoServer server)
         "§5.2 / §5.4: frames are a byte stream over TCP; \"an intermediary might coalesce and/or split frames\", so a frame " +
         "arriving in arbitrary TCP segments is the same frame.";
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     public static TheoryData<string, int> KindsAndLengths()
     {
         var data = new TheoryData<string, int>();
@@ -68,9 +70,9 @@ public sealed class Family1_Framing(EchoServer server)
     {
         byte opcode = Payloads.OpcodeOf(kind);
         byte[] payload = Payloads.For(opcode, length);
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
-        await client.SendAsync(Frames.Build(opcode, payload), chunk, TimeSpan.FromSeconds(30));
+        await client.SendAsync(Frames.Build(opcode, payload), Ct, chunkSize: chunk, timeout: TimeSpan.FromSeconds(30));
 
         (byte echoedOpcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(opcode, echoedOpcode);
@@ -89,7 +91,7 @@ public sealed class Family1_Framing(EchoServer server)
     [Trait("RFC", "§5.2: \"In all cases, the minimal number of bytes MUST be used to encode the length\"")]
     public async Task Non_minimal_length_encoding_fails_with_1002(int length, int lengthBytes)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Build(Opcode.Binary, Payloads.Binary(length), lengthBytes: lengthBytes));
 

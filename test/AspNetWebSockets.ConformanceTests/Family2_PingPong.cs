@@ -10,6 +10,8 @@ public sealed class Family2_PingPong(EchoServer server)
     private const string ControlLengthRule =
         "§5.5: \"All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented.\"";
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     public static TheoryData<string, int> Pings() => new()
     {
         { "empty", 0 },
@@ -27,7 +29,7 @@ public sealed class Family2_PingPong(EchoServer server)
     public async Task Ping_gets_a_pong_with_the_same_payload(string kind, int length)
     {
         byte[] payload = kind == "text" ? Encoding.UTF8.GetBytes("Hello") : Payloads.Binary(length);
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendFrameAsync(Opcode.Ping, payload);
 
@@ -44,9 +46,9 @@ public sealed class Family2_PingPong(EchoServer server)
     public async Task Ping_of_125_bytes_written_byte_by_byte_gets_its_pong()
     {
         byte[] payload = Payloads.Binary(125);
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
-        await client.SendAsync(Frames.Build(Opcode.Ping, payload), chunkSize: 1);
+        await client.SendAsync(Frames.Build(Opcode.Ping, payload), Ct, chunkSize: 1);
 
         Frame pong = await client.ReadFrameAsync();
         Assert.Equal(Opcode.Pong, pong.Opcode);
@@ -61,7 +63,7 @@ public sealed class Family2_PingPong(EchoServer server)
     [Trait("RFC", ControlLengthRule)]
     public async Task Ping_of_126_bytes_fails_the_connection_with_1002()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Build(Opcode.Ping, Payloads.Binary(126)));
 
@@ -76,9 +78,9 @@ public sealed class Family2_PingPong(EchoServer server)
     [Trait("RFC", "§5.5.3: \"A Pong frame MAY be sent unsolicited. ... A response to an unsolicited Pong frame is not expected.\"")]
     public async Task Unsolicited_pong_is_ignored(int length)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
-        await client.SendAsync(Frames.Concat(Frames.Build(Opcode.Pong, Payloads.Binary(length)), Frames.Text("after the pong")));
+        await client.SendAsync(Frames.Concat(Frames.Build(Opcode.Pong, Payloads.Binary(length)), Frames.Text("after the pong")), Ct);
 
         // The first thing back is the echo of the text: no answer to the pong came before it.
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
@@ -96,12 +98,13 @@ public sealed class Family2_PingPong(EchoServer server)
     [Trait("RFC", PongRule)]
     public async Task Ten_pings_before_a_text_message_are_all_answered_in_order(int chunkSize)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
         byte[][] pings = Enumerable.Range(0, 10).Select(i => Encoding.UTF8.GetBytes($"payload-{i}")).ToArray();
 
         await client.SendAsync(
             Frames.Concat([.. pings.Select(p => Frames.Build(Opcode.Ping, p)), Frames.Text("after ten pings")]),
-            chunkSize);
+            Ct,
+            chunkSize: chunkSize);
 
         foreach (byte[] ping in pings)
         {

@@ -35,7 +35,7 @@ public sealed class Family3_ReservedBits(EchoServer server)
     [Trait("RFC", RsvRule)]
     public async Task Frame_with_reserved_bits_fails_the_connection_with_1002(string kind, int rsv)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Build(Payloads.OpcodeOf(kind), Encoding.UTF8.GetBytes("Hello"), rsv: rsv));
 
@@ -48,7 +48,7 @@ public sealed class Family3_ReservedBits(EchoServer server)
     [Trait("RFC", RsvRule)]
     public async Task Valid_message_before_a_frame_with_RSV2_is_echoed_then_the_connection_fails()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Concat(
             Frames.Text("Hello"),

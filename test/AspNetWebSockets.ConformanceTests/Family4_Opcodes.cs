@@ -24,7 +24,7 @@ public sealed class Family4_Opcodes(EchoServer server)
     [Trait("RFC", OpcodeRule)]
     public async Task Reserved_opcode_fails_the_connection_with_1002(int opcode, int length)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Build((byte)opcode, Payloads.Ascii(length)));
 
@@ -39,7 +39,7 @@ public sealed class Family4_Opcodes(EchoServer server)
     [Trait("RFC", OpcodeRule)]
     public async Task Valid_message_before_a_reserved_opcode_is_echoed_then_the_connection_fails(int opcode)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Concat(
             Frames.Text("Hello"),

@@ -17,6 +17,8 @@ public sealed class Family5_Fragmentation(EchoServer server)
         "§5.4: \"The fragments of one message MUST NOT be interleaved between the fragments of another message unless an " +
         "extension has been negotiated that can interpret the interleaving.\" §5.2: a continuation frame continues a message.";
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     // RFC 6455 §5.4: "A fragmented message consists of a single frame with the FIN bit clear and an opcode other than
     // 0, followed by zero or more frames with the FIN bit clear and the opcode set to 0, and terminated by a single
     // frame with the FIN bit set and an opcode of 0." (Autobahn 5.3–5.5, 5.19; also written one byte at a time)
@@ -31,11 +33,12 @@ public sealed class Family5_Fragmentation(EchoServer server)
         byte opcode = Payloads.OpcodeOf(kind);
         string[] parts = Enumerable.Range(0, fragments).Select(i => $"fragment{i} ").ToArray();
         byte[] whole = Encoding.UTF8.GetBytes(string.Concat(parts));
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendAsync(
             Frames.Concat([.. parts.Select((p, i) => Frames.Build(i == 0 ? opcode : Opcode.Continuation, Encoding.UTF8.GetBytes(p), fin: i == fragments - 1))]),
-            chunkSize);
+            Ct,
+            chunkSize: chunkSize);
 
         (byte echoedOpcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(opcode, echoedOpcode);
@@ -50,18 +53,18 @@ public sealed class Family5_Fragmentation(EchoServer server)
     [Trait("RFC", InterleaveRule)]
     public async Task Ping_between_fragments_is_answered_and_the_message_is_intact()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendAsync(Frames.Concat(
             Frames.Build(Opcode.Text, Encoding.UTF8.GetBytes("fragment1"), fin: false),
-            Frames.Build(Opcode.Ping, Encoding.UTF8.GetBytes("ping payload"))));
+            Frames.Build(Opcode.Ping, Encoding.UTF8.GetBytes("ping payload"))), Ct);
 
         // Answered while the message is still open: the pong must not wait for the final fragment.
         Frame pong = await client.ReadFrameAsync();
         Assert.Equal(Opcode.Pong, pong.Opcode);
         Assert.Equal("ping payload", Encoding.UTF8.GetString(pong.Payload));
 
-        await client.SendAsync(Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes("fragment2"), fin: true));
+        await client.SendAsync(Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes("fragment2"), fin: true), Ct);
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(Opcode.Text, opcode);
         Assert.Equal("fragment1fragment2", Encoding.UTF8.GetString(echoed));
@@ -74,12 +77,12 @@ public sealed class Family5_Fragmentation(EchoServer server)
     [Trait("RFC", InterleaveRule)]
     public async Task Pong_between_fragments_is_ignored_and_the_message_is_intact()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendAsync(Frames.Concat(
             Frames.Build(Opcode.Text, Encoding.UTF8.GetBytes("fragment1"), fin: false),
             Frames.Build(Opcode.Pong, Encoding.UTF8.GetBytes("pong payload")),
-            Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes("fragment2"), fin: true)));
+            Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes("fragment2"), fin: true)), Ct);
 
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(Opcode.Text, opcode);
@@ -96,7 +99,7 @@ public sealed class Family5_Fragmentation(EchoServer server)
     public async Task Fragmented_control_frame_fails_the_connection_with_1002(string kind)
     {
         byte opcode = kind == "ping" ? Opcode.Ping : Opcode.Pong;
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Concat(
             Frames.Build(opcode, Encoding.UTF8.GetBytes("fragment1"), fin: false),
@@ -113,7 +116,7 @@ public sealed class Family5_Fragmentation(EchoServer server)
     [Trait("RFC", FragmentRule)]
     public async Task Continuation_without_a_started_message_fails_the_connection_with_1002(bool fin)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Concat(
             Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes("orphan"), fin: fin),
@@ -131,7 +134,7 @@ public sealed class Family5_Fragmentation(EchoServer server)
     [Trait("RFC", OrderRule)]
     public async Task New_data_frame_while_a_message_is_open_fails_the_connection_with_1002(string secondKind, bool secondFin)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Concat(
             Frames.Build(Opcode.Text, Encoding.UTF8.GetBytes("fragment1"), fin: false),
@@ -150,12 +153,12 @@ public sealed class Family5_Fragmentation(EchoServer server)
     [Trait("RFC", FragmentRule)]
     public async Task Empty_fragments_are_accepted_and_add_nothing(string first, string middle, string last)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendAsync(Frames.Concat(
             Frames.Build(Opcode.Text, Encoding.UTF8.GetBytes(first), fin: false),
             Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes(middle), fin: false),
-            Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes(last), fin: true)));
+            Frames.Build(Opcode.Continuation, Encoding.UTF8.GetBytes(last), fin: true)), Ct);
 
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(Opcode.Text, opcode);

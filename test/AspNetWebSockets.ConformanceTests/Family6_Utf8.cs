@@ -15,6 +15,8 @@ public sealed class Family6_Utf8(EchoServer server)
         "§8.1: \"This rule applies both during the opening handshake and during subsequent data exchange.\" (Autobahn 6.4: " +
         "fail fast — the invalid sequence is detected when it arrives, not when the message ends.)";
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     // RFC 6455 §5.6: "The "Payload data" is text data encoded as UTF-8." — every boundary of the UTF-8 encoding (RFC
     // 3629 §4 syntax) is valid and must be accepted and echoed byte for byte (Autobahn 6.2, 6.5, 6.6, 6.7–6.11).
     [Theory]
@@ -35,9 +37,9 @@ public sealed class Family6_Utf8(EchoServer server)
     public async Task Valid_UTF8_is_echoed(string hex)
     {
         byte[] payload = Frames.Hex(hex);
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
-        await client.SendAsync(Frames.Build(Opcode.Text, payload));
+        await client.SendAsync(Frames.Build(Opcode.Text, payload), Ct);
 
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(Opcode.Text, opcode);
@@ -56,10 +58,10 @@ public sealed class Family6_Utf8(EchoServer server)
     {
         byte[] payload = Frames.Hex("CE BA E1 BD B9 CF 83 CE BC CE B5 F0 9F 98 80 F4 8F BF BF");
         byte[][] fragments = payload.Chunk(fragmentSize).ToArray();
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendAsync(Frames.Concat([.. fragments.Select((f, i) =>
-            Frames.Build(i == 0 ? Opcode.Text : Opcode.Continuation, f, fin: i == fragments.Length - 1))]));
+            Frames.Build(i == 0 ? Opcode.Text : Opcode.Continuation, f, fin: i == fragments.Length - 1))]), Ct);
 
         (byte opcode, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal(Opcode.Text, opcode);
@@ -95,7 +97,7 @@ public sealed class Family6_Utf8(EchoServer server)
     [Trait("RFC", InvalidRule)]
     public async Task Invalid_UTF8_fails_the_connection_with_1007(string hex)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Build(Opcode.Text, Frames.Hex(hex)));
 
@@ -112,9 +114,9 @@ public sealed class Family6_Utf8(EchoServer server)
     [Trait("RFC", FailFastRule)]
     public async Task Invalid_UTF8_in_a_later_fragment_fails_before_the_final_fragment(string firstHex, string badHex)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
-        await client.SendAsync(Frames.Build(Opcode.Text, Frames.Hex(firstHex), fin: false));
+        await client.SendAsync(Frames.Build(Opcode.Text, Frames.Hex(firstHex), fin: false), Ct);
         await client.SendExpectingFailureAsync(Frames.Build(Opcode.Continuation, Frames.Hex(badHex), fin: false));
 
         // No final fragment is ever sent: a server that validates only whole messages times out here.
@@ -127,7 +129,7 @@ public sealed class Family6_Utf8(EchoServer server)
     [Trait("RFC", InvalidRule)]
     public async Task Sequence_truncated_by_the_end_of_a_fragmented_message_fails_with_1007()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Concat(
             Frames.Build(Opcode.Text, Frames.Hex("CE BA E2 82"), fin: false),
@@ -144,7 +146,7 @@ public sealed class Family6_Utf8(EchoServer server)
     {
         byte[] payload = Frames.Hex("CE BA F4 90 80 80 65 64 69 74 65 64 2D 2D 2D 2D 2D 2D 2D 2D");
         byte[] frame = Frames.Build(Opcode.Text, payload);
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         // Header (2 + 4 mask bytes) and the first 8 payload bytes only; the other 12 are never sent.
         await client.SendExpectingFailureAsync(frame[..(6 + 8)]);

@@ -26,31 +26,18 @@ public sealed class Family7_Close(EchoServer server)
         "§7.1.1: \"The underlying TCP connection, in most normal cases, SHOULD be closed first by the server\"; " +
         "§5.5.1: after both Close frames, the endpoint \"MUST close the underlying TCP connection\".";
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close frame, the endpoint
     // MUST send a Close frame in response. (When sending a Close frame in response, the endpoint typically echos the
     // status code it received.)" — every code §7.4.1 defines for use in a frame, and the ranges 3000–4999 of §7.4.2
     // (Autobahn 7.7.x).
     [Theory]
-    [InlineData(1000)]
-    [InlineData(1001)]
-    [InlineData(1002)]
-    [InlineData(1003)]
-    [InlineData(1007)]
-    [InlineData(1008)]
-    [InlineData(1009)]
-    [InlineData(1010)]
-    [InlineData(1011)]
-    [InlineData(1012)]
-    [InlineData(1013)]
-    [InlineData(1014)]
-    [InlineData(3000)]
-    [InlineData(3999)]
-    [InlineData(4000)]
-    [InlineData(4999)]
+    [MemberData(nameof(CloseCodes.ValidRows), MemberType = typeof(CloseCodes))]
     [Trait("RFC", EchoCodeRule)]
     public async Task Close_with_a_valid_code_is_echoed_with_the_same_code(int code)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         Frame close = await client.CloseAsync(Frames.ClosePayload((ushort)code, "bye"u8));
 
@@ -64,7 +51,7 @@ public sealed class Family7_Close(EchoServer server)
     [Trait("RFC", "§5.5.1: \"The Close frame MAY contain a body\"; §7.4.1: 1005 \"MUST NOT be set as a status code in a Close control frame\".")]
     public async Task Empty_close_is_echoed_empty()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         Frame close = await client.CloseAsync([]);
 
@@ -77,7 +64,7 @@ public sealed class Family7_Close(EchoServer server)
     [Trait("RFC", PayloadRule)]
     public async Task Close_with_a_one_byte_payload_fails_with_1002()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Build(Opcode.Close, [0x03]));
 
@@ -89,20 +76,11 @@ public sealed class Family7_Close(EchoServer server)
     // range 1000-2999 are reserved for definition by this protocol"; codes above 4999 are outside every range
     // (Autobahn 7.9.x, 7.13.x).
     [Theory]
-    [InlineData(0)]
-    [InlineData(999)]
-    [InlineData(1004)]
-    [InlineData(1005)]
-    [InlineData(1006)]
-    [InlineData(1015)]
-    [InlineData(1016)]
-    [InlineData(2999)]
-    [InlineData(5000)]
-    [InlineData(65535)]
+    [MemberData(nameof(CloseCodes.InvalidRows), MemberType = typeof(CloseCodes))]
     [Trait("RFC", InvalidCodeRule)]
     public async Task Close_with_an_invalid_code_fails_with_1002(int code)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Close((ushort)code));
 
@@ -118,7 +96,7 @@ public sealed class Family7_Close(EchoServer server)
     [Trait("RFC", ReasonRule)]
     public async Task Close_reason_that_is_invalid_UTF8_fails_with_1007(string hex)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         await client.SendExpectingFailureAsync(Frames.Close(1000, Frames.Hex(hex)));
 
@@ -133,7 +111,7 @@ public sealed class Family7_Close(EchoServer server)
     [Trait("RFC", PayloadRule)]
     public async Task Close_reason_length_limit(int reasonLength, int expectedCode)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
         byte[] reason = Payloads.Ascii(reasonLength);
 
         if (expectedCode == 1000)
@@ -158,7 +136,7 @@ public sealed class Family7_Close(EchoServer server)
     [Trait("RFC", AfterCloseRule)]
     public async Task Frames_after_close_are_ignored(string after)
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
         byte[] trailing = after switch
         {
             "text" => Frames.Text("after close"),
@@ -178,8 +156,8 @@ public sealed class Family7_Close(EchoServer server)
     [Trait("RFC", EchoCodeRule)]
     public async Task Close_in_the_middle_of_a_fragmented_message_is_echoed_and_the_message_dropped()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
-        await client.SendAsync(Frames.Build(Opcode.Text, "fragment1"u8, fin: false));
+        using RawWebSocketClient client = await server.ConnectAsync();
+        await client.SendAsync(Frames.Build(Opcode.Text, "fragment1"u8, fin: false), Ct);
 
         Frame close = await client.CloseAsync(Frames.ClosePayload(1000));
 
@@ -194,8 +172,8 @@ public sealed class Family7_Close(EchoServer server)
     [Trait("RFC", TcpCloseRule)]
     public async Task After_the_close_exchange_the_server_closes_the_TCP_connection()
     {
-        await using RawClient client = await RawClient.ConnectAsync(server);
-        await client.SendAsync(Frames.Text("Hello"));
+        using RawWebSocketClient client = await server.ConnectAsync();
+        await client.SendAsync(Frames.Text("Hello"), Ct);
         (_, byte[] echoed) = await client.ReadMessageAsync();
         Assert.Equal("Hello", Encoding.UTF8.GetString(echoed));
 

@@ -5,6 +5,8 @@ public sealed class Family9_LargeMessages(EchoServer server)
 {
     private static readonly TimeSpan LargeTimeout = TimeSpan.FromSeconds(30);
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     public static TheoryData<string, int, bool> Cases()
     {
         var data = new TheoryData<string, int, bool>();
@@ -34,7 +36,7 @@ public sealed class Family9_LargeMessages(EchoServer server)
         byte opcode = Payloads.OpcodeOf(kind);
         int length = mebibytes * 1024 * 1024;
         byte[] payload = opcode == Opcode.Text ? Payloads.MixedUtf8(length) : Payloads.Binary(length);
-        await using RawClient client = await RawClient.ConnectAsync(server);
+        using RawWebSocketClient client = await server.ConnectAsync();
 
         byte[] wire;
         if (fragmented)
@@ -48,7 +50,7 @@ public sealed class Family9_LargeMessages(EchoServer server)
         }
 
         // Write and read at once: the echo starts before a 16 MiB write has drained through the socket buffers.
-        Task write = client.SendAsync(wire, timeout: LargeTimeout);
+        Task write = client.SendAsync(wire, Ct, timeout: LargeTimeout);
         (byte echoedOpcode, byte[] echoed) = await client.ReadMessageAsync(LargeTimeout);
         await write;
 

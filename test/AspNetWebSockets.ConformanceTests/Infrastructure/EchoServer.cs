@@ -23,10 +23,20 @@ public sealed class EchoServer : IAsyncLifetime
 
     public const int MaxFragmentsPerMessage = 1000;
 
+    /// <summary>
+    /// How long one frame (and the handshake, and the TCP close after the close handshake) may take to arrive: a
+    /// conforming server on loopback answers at once, so a longer wait is a hang and fails the test.
+    /// </summary>
+    public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+
     private WebApplication? _app;
 
-    /// <summary>The port Kestrel listens on (127.0.0.1).</summary>
-    public int Port { get; private set; }
+    /// <summary>The address Kestrel listens on: http://127.0.0.1 and a port the OS picked.</summary>
+    public Uri HttpAddress { get; private set; } = null!;
+
+    /// <summary>Opens a raw client on <paramref name="path"/>, handshake done, reads bounded by <see cref="ReadTimeout"/>.</summary>
+    internal Task<RawWebSocketClient> ConnectAsync(string path = EchoPath) =>
+        RawWebSocketClient.ConnectAsync(HttpAddress, path, readTimeout: ReadTimeout);
 
     public async ValueTask InitializeAsync()
     {
@@ -44,7 +54,7 @@ public sealed class EchoServer : IAsyncLifetime
         await app.StartAsync();
         _app = app;
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Port = new Uri(address).Port;
+        HttpAddress = new Uri(address);
     }
 
     private static async Task EchoAsync(WebSocketConnection socket, CancellationToken closed)

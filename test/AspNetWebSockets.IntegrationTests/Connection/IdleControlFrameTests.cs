@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using AspNetWebSockets.IntegrationTests.Hardening;
+using AspNetWebSockets.TestShared;
 
 namespace AspNetWebSockets.IntegrationTests.Connection;
 
@@ -10,11 +10,6 @@ namespace AspNetWebSockets.IntegrationTests.Connection;
 /// </summary>
 public sealed class IdleControlFrameTests
 {
-    private const byte Text = 0x1;
-    private const byte Close = 0x8;
-    private const byte Ping = 0x9;
-    private const byte Pong = 0xA;
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public static TheoryData<TransportMode> KestrelModes => new(TransportMode.KestrelPipes, TransportMode.KestrelStream);
@@ -36,18 +31,18 @@ public sealed class IdleControlFrameTests
                 await Task.WhenAny(release.Task, Task.Delay(20));
             }
         }), NoServerPings);
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
         for (int ping = 0; ping < 3; ping++)
         {
             byte[] payload = Encoding.ASCII.GetBytes($"ping-{ping}");
-            await client.SendAsync(RawSocket.Frame(Ping, payload), Ct);
-            byte[] pong = await ReadUntilAsync(client, Pong);
+            await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Ping, payload), Ct);
+            byte[] pong = await ReadUntilAsync(client, Opcode.Pong);
             Assert.Equal(payload, pong);
         }
 
         release.SetResult();
-        Assert.Equal(1000, await client.ReadCloseCodeAsync());
+        Assert.Equal(1000, await client.ReadUntilCloseAsync());
     }
 
     [Theory]
@@ -63,9 +58,9 @@ public sealed class IdleControlFrameTests
             await socket.SendTextAsync("got:" + (message is null ? "null" : message.GetText()), ct);
             await release.Task.WaitAsync(ct); // not reading again: the ping is the control reader's
         }), NoServerPings);
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
-        await client.SendAsync((byte[])[.. RawSocket.Frame(Text, "hello"u8), .. RawSocket.Frame(Ping, "behind"u8)], Ct);
+        await client.SendAsync((byte[])[.. Frames.BuildWithFixedKey(Opcode.Text, "hello"u8), .. Frames.BuildWithFixedKey(Opcode.Ping, "behind"u8)], Ct);
 
         // Several heartbeat ticks (1 s each here) pass with the data frame unread at the head: the ping behind it must
         // wait, since answering it would mean consuming (or buffering) the application's data.
@@ -73,20 +68,20 @@ public sealed class IdleControlFrameTests
 
         read.SetResult();
         (byte opcode, byte[] payload) = await client.ReadFrameAsync(TimeSpan.FromSeconds(30));
-        byte[] pong = await ReadUntilAsync(client, Pong, opcode == Pong ? payload : null);
+        byte[] pong = await ReadUntilAsync(client, Opcode.Pong, opcode == Opcode.Pong ? payload : null);
         Assert.Equal("behind"u8.ToArray(), pong);
-        if (opcode == Pong)
+        if (opcode == Opcode.Pong)
         {
             Assert.Equal("got:hello", Encoding.UTF8.GetString((await client.ReadFrameAsync(TimeSpan.FromSeconds(30))).Payload));
         }
         else
         {
-            Assert.Equal(Text, opcode);
+            Assert.Equal(Opcode.Text, opcode);
             Assert.Equal("got:hello", Encoding.UTF8.GetString(payload));
         }
 
         release.SetResult();
-        Assert.Equal(1000, await client.ReadCloseCodeAsync());
+        Assert.Equal(1000, await client.ReadUntilCloseAsync());
     }
 
     [Theory]
@@ -102,11 +97,11 @@ public sealed class IdleControlFrameTests
             using WebSocketMessage? next = await socket.ReceiveAsync();
             outcome.SetResult((closed, next is null));
         }), NoServerPings);
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
-        await client.SendAsync((byte[])[.. RawSocket.Frame(Ping, "first"u8), .. RawSocket.Frame(Close, [0x03, 0xE8, .. "bye"u8])], Ct);
+        await client.SendAsync((byte[])[.. Frames.BuildWithFixedKey(Opcode.Ping, "first"u8), .. Frames.BuildWithFixedKey(Opcode.Close, [0x03, 0xE8, .. "bye"u8])], Ct);
 
-        Assert.Equal(1000, await client.ReadCloseCodeAsync()); // the echo; the ping before the close needs no answer
+        Assert.Equal(1000, await client.ReadUntilCloseAsync()); // the echo; the ping before the close needs no answer
         (WebSocketCloseInfo closedInfo, bool receivedNull) = await outcome.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Equal(new WebSocketCloseInfo(1000, "bye", WasClean: true), closedInfo);
         Assert.True(receivedNull);
@@ -131,21 +126,21 @@ public sealed class IdleControlFrameTests
             o.KeepAliveInterval = TimeSpan.FromMilliseconds(200);
             o.KeepAliveTimeout = TimeSpan.FromSeconds(5);
         });
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
         // Answer eight of the server's keep-alive pings (one per 200 ms of silence); the pongs are consumed by the
         // control reader, so each later ping again follows real silence rather than an unread backlog.
         for (int answered = 0; answered < 8;)
         {
             (byte opcode, byte[] payload) = await client.ReadFrameAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(Ping, opcode);
-            await client.SendAsync(RawSocket.Frame(Pong, payload), Ct);
+            Assert.Equal(Opcode.Ping, opcode);
+            await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Pong, payload), Ct);
             answered++;
         }
 
         Assert.NotNull(server);
         Assert.Equal(WebSocketReadyState.Open, server.ReadyState);
-        await client.SendAsync(RawSocket.Frame(Text, "after the pongs"u8), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, "after the pongs"u8), Ct);
         release.SetResult();
         Assert.Equal("after the pongs", await received.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct));
     }
@@ -182,7 +177,7 @@ public sealed class IdleControlFrameTests
             o.KeepAliveInterval = TimeSpan.FromMilliseconds(40); // a 10 ms heartbeat tick
             o.KeepAliveTimeout = TimeSpan.FromSeconds(30);
         });
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
         using var sendLock = new SemaphoreSlim(1, 1);
         using CancellationTokenSource bound = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         bound.CancelAfter(TimeSpan.FromSeconds(120));
@@ -196,13 +191,13 @@ public sealed class IdleControlFrameTests
                 (byte opcode, byte[] payload) = await client.ReadFrameAsync(TimeSpan.FromSeconds(120));
                 switch (opcode)
                 {
-                    case Ping:
-                        await SendLockedAsync(sendLock, client, RawSocket.Frame(Pong, payload), bound.Token);
+                    case Opcode.Ping:
+                        await SendLockedAsync(sendLock, client, Frames.BuildWithFixedKey(Opcode.Pong, payload), bound.Token);
                         break;
-                    case Pong:
+                    case Opcode.Pong:
                         pongs.Add(BinaryPrimitives.ReadInt32BigEndian(payload));
                         break;
-                    case Close:
+                    case Opcode.Close:
                         return payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(payload) : (int?)null;
                 }
             }
@@ -215,7 +210,7 @@ public sealed class IdleControlFrameTests
         for (int i = 0; i < Messages; i++)
         {
             BinaryPrimitives.WriteInt32BigEndian(pingPayload, i);
-            byte[] wire = [.. RawSocket.Frame(Ping, pingPayload), .. RawSocket.Frame(Text, Encoding.ASCII.GetBytes(i.ToString()))];
+            byte[] wire = [.. Frames.BuildWithFixedKey(Opcode.Ping, pingPayload), .. Frames.BuildWithFixedKey(Opcode.Text, Encoding.ASCII.GetBytes(i.ToString()))];
 
             // Split at a random point, so frames (control and data) also reach the server in pieces.
             int split = random.Next(1, wire.Length);
@@ -234,10 +229,10 @@ public sealed class IdleControlFrameTests
         Assert.NotEmpty(pongs);
         Assert.Equal(pongs.Distinct().Count(), pongs.Count); // a ping consumed twice would be answered twice
         Assert.All(pongs, p => Assert.InRange(p, 0, Messages - 1));
-        await SendLockedAsync(sendLock, client, RawSocket.Close(1000), bound.Token);
+        await SendLockedAsync(sendLock, client, Frames.BuildWithFixedKey(Opcode.Close, Frames.ClosePayload(1000)), bound.Token);
     }
 
-    private static async Task SendLockedAsync(SemaphoreSlim sendLock, RawSocket client, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    private static async Task SendLockedAsync(SemaphoreSlim sendLock, RawWebSocketClient client, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         await sendLock.WaitAsync(cancellationToken);
         try
@@ -251,7 +246,7 @@ public sealed class IdleControlFrameTests
     }
 
     /// <summary>Reads frames until one with <paramref name="opcode"/> and returns its payload (or <paramref name="already"/>).</summary>
-    private static async Task<byte[]> ReadUntilAsync(RawSocket client, byte opcode, byte[]? already = null)
+    private static async Task<byte[]> ReadUntilAsync(RawWebSocketClient client, byte opcode, byte[]? already = null)
     {
         if (already is not null)
         {
@@ -261,7 +256,7 @@ public sealed class IdleControlFrameTests
         for (int frames = 0; frames < 10_000; frames++)
         {
             (byte found, byte[] payload) = await client.ReadFrameAsync(TimeSpan.FromSeconds(30));
-            Assert.NotEqual(Close, found);
+            Assert.NotEqual(Opcode.Close, found);
             if (found == opcode)
             {
                 return payload;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
-using AspNetWebSockets.IntegrationTests.Hosting;
+using AspNetWebSockets.TestShared;
 
 namespace AspNetWebSockets.IntegrationTests.Hardening;
 
@@ -70,14 +70,14 @@ public sealed class AdvisoryRegressionTests
             PoisonSharedPool();
             await socket.CloseAsync(4000, "réason");          // reason encoded into a rented buffer
         }));
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
         PoisonSharedPool();
-        await client.SendAsync(RawSocket.Frame(0x9, []), Ct);         // pongs are copied out through a rental too
-        await client.SendAsync(RawSocket.Frame(0x9, "abc"u8), Ct);
-        await client.SendAsync(RawSocket.Frame(0x1, "go"u8), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Ping, []), Ct);         // pongs are copied out through a rental too
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Ping, "abc"u8), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, "go"u8), Ct);
 
-        var frames = new List<(byte Opcode, byte[] Payload)>();
+        var frames = new List<Frame>();
         for (int i = 0; i < 5; i++)
         {
             frames.Add(await client.ReadFrameAsync());
@@ -112,8 +112,8 @@ public sealed class AdvisoryRegressionTests
 
             closed.SetResult(await socket.Closed);
         }));
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
-        byte[] frame = RawSocket.Frame(0x2, new byte[70_000]); // 64-bit length form: a 14-byte header
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
+        byte[] frame = Frames.BuildWithFixedKey(Opcode.Binary, new byte[70_000]); // 64-bit length form: a 14-byte header
 
         await client.SendAsync(frame.AsMemory(0, headerBytes), Ct);
         client.ShutdownSend();
@@ -142,12 +142,11 @@ public sealed class AdvisoryRegressionTests
         return pieces;
     }
 
-    private static async Task<RawSocket> ConnectDeflateAsync(TestApp app, string offer, string expectedResponse)
+    private static async Task<RawWebSocketClient> ConnectDeflateAsync(TestApp app, string offer, string expectedResponse)
     {
-        RawRequest request = RawRequest.Upgrade(app.HttpAddress).Add("Sec-WebSocket-Extensions", offer);
-        (RawSocket socket, string head) = await RawSocket.ConnectAsync(app.HttpAddress, request);
-        Assert.Contains("Sec-WebSocket-Extensions: " + expectedResponse + "\r\n", head + "\r\n", StringComparison.OrdinalIgnoreCase);
-        return socket;
+        RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws", headers: [("Sec-WebSocket-Extensions", offer)]);
+        Assert.Contains("Sec-WebSocket-Extensions: " + expectedResponse + "\r\n", client.ResponseHead + "\r\n", StringComparison.OrdinalIgnoreCase);
+        return client;
     }
 
     // ADVISORIES 16: the peer agreed client_no_context_takeover, then compressed its second message against the first
@@ -156,17 +155,17 @@ public sealed class AdvisoryRegressionTests
     public async Task A_peer_that_ignores_client_no_context_takeover_fails_with_1007_ADVISORIES_16()
     {
         await using TestApp app = await StartEchoAsync(compression: true);
-        using RawSocket client = await ConnectDeflateAsync(app, "permessage-deflate; client_no_context_takeover", "permessage-deflate; client_no_context_takeover");
+        using RawWebSocketClient client = await ConnectDeflateAsync(app, "permessage-deflate; client_no_context_takeover", "permessage-deflate; client_no_context_takeover");
         byte[] text = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 40).Select(i => $"message {i * 7919 % 1000:D3};")));
         List<byte[]> compressed = CompressWithContextTakeover(text, text);
         Assert.True(compressed[1].Length < 20, "The second message should be a bare back-reference into the first.");
 
-        await client.SendAsync(RawSocket.Frame(0x1, compressed[0], rsv1: true), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, compressed[0], rsv: Frames.Rsv1), Ct);
         (byte opcode, byte[] echo) = await client.ReadFrameAsync();
         Assert.Equal((byte)0x1, opcode); // the first message is fine (sent back uncompressed or compressed; only its arrival matters)
 
-        await client.SendAsync(RawSocket.Frame(0x1, compressed[1], rsv1: true), Ct);
-        Assert.Equal(1007, await client.ReadCloseCodeAsync());
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, compressed[1], rsv: Frames.Rsv1), Ct);
+        Assert.Equal(1007, await client.ReadUntilCloseAsync());
     }
 
     // ADVISORIES 16 (runtime#50235): a window smaller than the one the peer then uses. The server inflates with the
@@ -191,8 +190,8 @@ public sealed class AdvisoryRegressionTests
         var outcomes = new List<string>();
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            using RawSocket client = await ConnectDeflateAsync(app, "permessage-deflate; client_max_window_bits=9", "permessage-deflate; client_max_window_bits=9");
-            await client.SendAsync(RawSocket.Frame(0x1, compressed, rsv1: true), Ct);
+            using RawWebSocketClient client = await ConnectDeflateAsync(app, "permessage-deflate; client_max_window_bits=9", "permessage-deflate; client_max_window_bits=9");
+            await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, compressed, rsv: Frames.Rsv1), Ct);
             (byte opcode, byte[] payload) = await client.ReadFrameAsync();
             if (opcode == 0x8)
             {
@@ -244,8 +243,8 @@ public sealed class AdvisoryRegressionTests
             o.KeepAliveInterval = TimeSpan.FromMilliseconds(500);
             o.KeepAliveTimeout = TimeSpan.FromSeconds(2);
         });
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
-        byte[] frame = RawSocket.Frame(0x1, "drip drip drip drip drip drip drip drip!"u8); // 46 bytes: ~4.6 s, over twice the timeout
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
+        byte[] frame = Frames.BuildWithFixedKey(Opcode.Text, "drip drip drip drip drip drip drip drip!"u8); // 46 bytes: ~4.6 s, over twice the timeout
 
         // A byte every 100 ms: gaps 20 times shorter than the keep-alive timeout, so a loaded machine cannot fake silence.
         for (int i = 0; i < frame.Length; i++)
@@ -295,9 +294,9 @@ public sealed class AdvisoryRegressionTests
 
             outcome.SetResult(await socket.Closed);
         }));
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
-        byte[] frame = RawSocket.Frame(0x1, new byte[100]);
-        Task<int?> close = client.ReadCloseCodeAsync();
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
+        byte[] frame = Frames.BuildWithFixedKey(Opcode.Text, new byte[100]);
+        Task<int?> close = client.ReadUntilCloseAsync();
 
         // One byte every 250 ms, bounded by the frame's length (~27 s) and stopped by the server's close.
         for (int i = 0; i < frame.Length && !close.IsCompleted; i++)

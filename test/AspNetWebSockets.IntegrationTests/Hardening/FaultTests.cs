@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Testing;
 using AspNetWebSockets.Testing;
+using AspNetWebSockets.TestShared;
 
 namespace AspNetWebSockets.IntegrationTests.Hardening;
 
@@ -104,12 +105,12 @@ public sealed class FaultTests
 
     private static async Task ResetOnceMidFrameAsync(TestApp app)
     {
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
         // A whole message first, echoed, so the handler is surely reading; then half of a 1000-byte frame, then RST.
-        await client.SendAsync(RawSocket.Frame(0x1, "hi"u8), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, "hi"u8), Ct);
         Assert.Equal(0x1, (await client.ReadFrameAsync()).Opcode);
-        byte[] frame = RawSocket.Frame(0x2, new byte[1000]);
+        byte[] frame = Frames.BuildWithFixedKey(Opcode.Binary, new byte[1000]);
         await client.SendAsync(frame.AsMemory(0, 500), Ct);
         client.Reset();
     }
@@ -120,7 +121,7 @@ public sealed class FaultTests
         var recorder = new Recorder();
         await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, recorder.Map);
         byte[] request = Hosting.RawRequest.Upgrade(app.HttpAddress).ToBytes();
-        using (RawSocket warmUp = await RawSocket.ConnectTcpAsync(app.HttpAddress))
+        using (RawWebSocketClient warmUp = await RawWebSocketClient.ConnectTcpAsync(app.HttpAddress))
         {
             await warmUp.SendAsync(request.AsMemory(0, request.Length / 2), Ct);
             warmUp.Reset();
@@ -129,7 +130,7 @@ public sealed class FaultTests
         using var watch = new LeakWatch();
         for (int i = 0; i < Iterations; i++)
         {
-            using RawSocket client = await RawSocket.ConnectTcpAsync(app.HttpAddress);
+            using RawWebSocketClient client = await RawWebSocketClient.ConnectTcpAsync(app.HttpAddress);
             await client.SendAsync(request.AsMemory(0, 1 + (i % (request.Length - 1))), Ct); // every cut point, none complete
             client.Reset();
         }
@@ -182,12 +183,12 @@ public sealed class FaultTests
 
     private static async Task ResetOnceMidCloseAsync(TestApp app)
     {
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
-        await client.SendAsync(RawSocket.Frame(0x1, "hi"u8), Ct);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, "hi"u8), Ct);
         Assert.Equal(0x1, (await client.ReadFrameAsync()).Opcode);
 
         // Start the close handshake and reset instead of reading the server's answer.
-        await client.SendAsync(RawSocket.Frame(0x8, [0x0f, 0xa0, .. "bye"u8]), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Close, [0x0f, 0xa0, .. "bye"u8]), Ct);
         client.Reset();
     }
 
@@ -216,10 +217,10 @@ public sealed class FaultTests
             closed.SetResult(await socket.Closed);
         }));
         using var watch = new LeakWatch();
-        using (RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress))
+        using (RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws"))
         {
-            await client.SendAsync(RawSocket.Frame(0x1, "go"u8), Ct);
-            Assert.Equal(1000, await client.ReadCloseCodeAsync()); // the server's close arrives; we never answer it
+            await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, "go"u8), Ct);
+            Assert.Equal(1000, await client.ReadUntilCloseAsync()); // the server's close arrives; we never answer it
             client.Reset();
         }
 
@@ -237,14 +238,14 @@ public sealed class FaultTests
             a => a.MapWebSocket("/ws", (Func<Task>)(() => throw new InvalidOperationException("secret detail"))),
             services: s => s.AddLogging(l => l.AddProvider(new FakeLoggerProvider(logs))));
         using var watch = new LeakWatch();
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
         (byte opcode, byte[] payload) = await client.ReadFrameAsync();
 
         Assert.Equal(0x8, opcode);
         Assert.Equal(1011, (payload[0] << 8) | payload[1]);
         Assert.DoesNotContain("secret", Encoding.UTF8.GetString(payload.AsSpan(2)), StringComparison.Ordinal);
-        await client.SendAsync(RawSocket.Close(1011), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Close, Frames.ClosePayload(1011)), Ct);
         Assert.True(await client.WaitForServerCloseAsync(TimeSpan.FromSeconds(30)));
 
         FakeLogRecord record = Assert.Single(logs.GetSnapshot(), r => r.Exception is InvalidOperationException);

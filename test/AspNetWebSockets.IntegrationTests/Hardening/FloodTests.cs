@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using AspNetWebSockets.IntegrationTests.Hosting;
 using AspNetWebSockets.Testing;
+using AspNetWebSockets.TestShared;
 
 namespace AspNetWebSockets.IntegrationTests.Hardening;
 
@@ -50,12 +51,12 @@ public sealed class FloodTests
             },
             ended);
         // Small client socket buffers, so what the kernel can absorb is far below the flood on any machine's defaults.
-        using RawSocket flooder = await RawSocket.ConnectAsync(app.HttpAddress, socketBufferSize: 64 * 1024);
+        using RawWebSocketClient flooder = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws", socketBufferSize: 64 * 1024);
 
         // Up to 100,000 pings of 125 bytes: 12.7 MB of pongs owed to a peer that reads none of them. Written in batches
         // of 1,000; once a batch cannot be written within 5 s the server has stopped reading (backpressure), and the
         // flood stops there — the loop is bounded both in count and in time.
-        byte[] ping = RawSocket.Frame(0x9, new byte[125]);
+        byte[] ping = Frames.BuildWithFixedKey(Opcode.Ping, new byte[125]);
         byte[] batch = [.. Enumerable.Range(0, 1000).SelectMany(_ => ping)];
         int batchesSent = 0;
         bool stalled = false;
@@ -104,30 +105,30 @@ public sealed class FloodTests
     public async Task A_pong_flood_is_ignored_and_the_connection_keeps_working()
     {
         await using TestApp app = await StartEchoAsync();
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
         // 100,000 unsolicited pongs (RFC 6455 §5.5.3 allows them; no response is owed), in batches, then a message.
-        byte[] pong = RawSocket.Frame(0xA, "x"u8);
+        byte[] pong = Frames.BuildWithFixedKey(Opcode.Pong, "x"u8);
         byte[] batch = [.. Enumerable.Range(0, 10_000).SelectMany(_ => pong)];
         for (int i = 0; i < 10; i++)
         {
             await client.SendAsync(batch, Ct);
         }
 
-        await client.SendAsync(RawSocket.Frame(0x1, "after the flood"u8), Ct);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Text, "after the flood"u8), Ct);
 
         (byte opcode, byte[] payload) = await client.ReadFrameAsync();
         Assert.Equal(0x1, opcode);
         Assert.Equal("after the flood", Encoding.UTF8.GetString(payload));
-        await client.SendAsync(RawSocket.Close(1000), Ct);
-        Assert.Equal(1000, await client.ReadCloseCodeAsync());
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Close, Frames.ClosePayload(1000)), Ct);
+        Assert.Equal(1000, await client.ReadUntilCloseAsync());
     }
 
     [Fact]
     public async Task Answered_pings_all_get_their_pong_in_order_when_the_peer_reads()
     {
         await using TestApp app = await StartEchoAsync();
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
         const int Pings = 20_000;
 
         // Reader and writer run together so neither side's buffers fill.
@@ -146,7 +147,7 @@ public sealed class FloodTests
         }, Ct);
         for (int i = 0; i < Pings; i++)
         {
-            await client.SendAsync(RawSocket.Frame(0x9, BitConverter.GetBytes(i)), Ct);
+            await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Ping, BitConverter.GetBytes(i)), Ct);
         }
 
         Assert.Equal(Pings, await reader.WaitAsync(TimeSpan.FromSeconds(60), Ct));
@@ -159,14 +160,14 @@ public sealed class FloodTests
     {
         var ended = new Counter();
         await using TestApp app = await StartEchoAsync(ended: ended); // default MaxFragmentsPerMessage: 4096
-        using RawSocket client = await RawSocket.ConnectAsync(app.HttpAddress);
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/ws");
 
-        await client.SendAsync(RawSocket.Frame(0x2, new byte[fragmentSize], fin: false), Ct);
-        byte[] continuation = RawSocket.Frame(0x0, new byte[fragmentSize], fin: false);
+        await client.SendAsync(Frames.BuildWithFixedKey(Opcode.Binary, new byte[fragmentSize], fin: false), Ct);
+        byte[] continuation = Frames.BuildWithFixedKey(Opcode.Continuation, new byte[fragmentSize], fin: false);
         byte[] batch = [.. Enumerable.Range(0, 10_000).SelectMany(_ => continuation)];
 
         // Up to 10^6 continuations in 100 batches; the server fails the connection long before, so writes start failing.
-        Task<int?> close = client.ReadCloseCodeAsync(TimeSpan.FromSeconds(30));
+        Task<int?> close = client.ReadUntilCloseAsync(TimeSpan.FromSeconds(30));
         for (int i = 0; i < 100 && !close.IsCompleted; i++)
         {
             try

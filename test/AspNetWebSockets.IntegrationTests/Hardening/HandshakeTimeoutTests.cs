@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using AspNetWebSockets.Hosting;
 using AspNetWebSockets.IntegrationTests.Hosting;
+using AspNetWebSockets.TestShared;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +37,7 @@ public sealed class HandshakeTimeoutTests
     {
         var runs = new Counter();
         await using TestApp app = await StartAsync(runs);
-        using RawSocket silent = await RawSocket.ConnectTcpAsync(app.HttpAddress);
+        using RawWebSocketClient silent = await RawWebSocketClient.ConnectTcpAsync(app.HttpAddress);
 
         Assert.True(await silent.WaitForServerCloseAsync(Ceiling), "A silent connection outlived the handshake timeout by far.");
         Assert.Equal(0, runs.Value);
@@ -47,7 +48,7 @@ public sealed class HandshakeTimeoutTests
     {
         var runs = new Counter();
         await using TestApp app = await StartAsync(runs);
-        using RawSocket drip = await RawSocket.ConnectTcpAsync(app.HttpAddress);
+        using RawWebSocketClient drip = await RawWebSocketClient.ConnectTcpAsync(app.HttpAddress);
         byte[] request = RawRequest.Upgrade(app.HttpAddress).ToBytes();
 
         // One byte every 100 ms: the whole request would take ~15 s, far beyond the 1 s timeout. Bounded by the request
@@ -75,11 +76,11 @@ public sealed class HandshakeTimeoutTests
     {
         var runs = new Counter();
         await using TestApp app = await StartAsync(runs);
-        using RawSocket drip = await RawSocket.ConnectTcpAsync(app.HttpAddress);
+        using RawWebSocketClient drip = await RawWebSocketClient.ConnectTcpAsync(app.HttpAddress);
 
         // The request line and one header, then nothing: the request-headers timeout (now the handshake timeout) fires.
         await drip.SendAsync("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n"u8.ToArray(), Ct);
-        string head = await drip.ReadHeadAsync(Ceiling);
+        string head = await drip.ReadResponseHeadAsync(Ceiling);
 
         Assert.StartsWith("HTTP/1.1 408", head, StringComparison.Ordinal);
         Assert.True(await drip.WaitForServerCloseAsync(Ceiling));

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using AspNetWebSockets.Protocol;
+using AspNetWebSockets.TestShared;
 using Xunit;
 
 namespace AspNetWebSockets.Tests.Protocol;
@@ -149,16 +150,7 @@ public class CloseFrameTests
     // RFC 6455 §7.4.1: 1005, 1006 and 1015 "MUST NOT be set as a status code in a Close control frame";
     // the others are not defined for the wire. Application misuse throws (ADVISORIES #7).
     [Theory]
-    [InlineData(0)]
-    [InlineData(999)]
-    [InlineData(1004)]
-    [InlineData(1005)]
-    [InlineData(1006)]
-    [InlineData(1015)]
-    [InlineData(1016)]
-    [InlineData(2999)]
-    [InlineData(5000)]
-    [InlineData(65535)]
+    [MemberData(nameof(CloseCodes.InvalidRows), MemberType = typeof(CloseCodes))]
     [InlineData(65536 + 1000)]
     [InlineData(-1)]
     public void Write_rejects_invalid_codes(int code)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using AspNetWebSockets.Protocol;
+using AspNetWebSockets.TestShared;
 using Xunit;
 
 namespace AspNetWebSockets.Tests.Protocol;
@@ -14,8 +15,6 @@ public class FrameParserPropertyTests
     private const int IterationsPerSeed = 250;
 
     private static readonly DecoderLimits Limits = new(MaxMessageSize: 1 << 20, MaxFrameSize: 1 << 20, MaxFragmentsPerMessage: 64);
-
-    private static readonly int[] CloseCodes = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];
 
     private static int RandomKey(Random random) => random.Next(int.MinValue, int.MaxValue);
 
@@ -70,7 +69,7 @@ public class FrameParserPropertyTests
             }
 
             var payload = new byte[125];
-            int size = CloseFrame.Write(payload, CloseCodes[random.Next(CloseCodes.Length)], reason);
+            int size = CloseFrame.Write(payload, CloseCodes.Valid[random.Next(CloseCodes.Valid.Count)], reason);
             return (WebSocketOpcode.Close, payload[..size]);
         }
 

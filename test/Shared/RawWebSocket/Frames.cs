@@ -1,38 +1,21 @@
 using System.Buffers.Binary;
+using System.Text;
 
-namespace AspNetWebSockets.ConformanceTests.Infrastructure;
-
-/// <summary>RFC 6455 §5.2 opcodes, written out here rather than taken from the library under test.</summary>
-public static class Opcode
-{
-    public const byte Continuation = 0x0;
-    public const byte Text = 0x1;
-    public const byte Binary = 0x2;
-    public const byte Close = 0x8;
-    public const byte Ping = 0x9;
-    public const byte Pong = 0xA;
-}
-
-/// <summary>A frame as read off the wire from the server.</summary>
-public sealed record Frame(bool Fin, int Rsv, byte Opcode, bool Masked, byte[] Payload)
-{
-    public bool IsControl => (Opcode & 0x8) != 0;
-
-    /// <summary>The status code of a close frame, or null when its payload is empty.</summary>
-    public int? CloseCode => Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(Payload) : null;
-
-    public override string ToString() =>
-        $"opcode 0x{Opcode:X} fin={Fin} rsv={Rsv} masked={Masked} length={Payload.Length}" +
-        (Opcode == Infrastructure.Opcode.Close ? $" code={CloseCode?.ToString() ?? "none"}" : "");
-}
+namespace AspNetWebSockets.TestShared;
 
 /// <summary>Builds client frames byte by byte (RFC 6455 §5.2), including ones no correct client would send.</summary>
-public static class Frames
+internal static class Frames
 {
+    /// <summary>The <c>rsv</c> value for RSV1 alone: the bit permessage-deflate uses to mark a compressed message (RFC 7692 §6).</summary>
+    public const int Rsv1 = 4;
+
+    private static readonly byte[] FixedMaskKey = [0x37, 0xfa, 0x21, 0x3d];
+
     /// <summary>
-    /// One frame. <paramref name="rsv"/> is the three RSV bits as a number 0–7 (4 = RSV1, 2 = RSV2, 1 = RSV3).
-    /// <paramref name="declaredLength"/> overrides the length field (the payload written is still <paramref name="payload"/>).
-    /// The length uses its minimal encoding unless <paramref name="lengthBytes"/> forces 0 (7-bit), 2 or 8 extra bytes.
+    /// One frame, masked with a fresh random key as RFC 6455 §5.3 asks of a real client. <paramref name="rsv"/> is the
+    /// three RSV bits as a number 0–7 (4 = RSV1, 2 = RSV2, 1 = RSV3). <paramref name="declaredLength"/> overrides the
+    /// length field (the payload written is still <paramref name="payload"/>). The length uses its minimal encoding
+    /// unless <paramref name="lengthBytes"/> forces 0 (7-bit), 2 or 8 extra bytes.
     /// </summary>
     public static byte[] Build(
         byte opcode,
@@ -44,10 +27,28 @@ public static class Frames
         int? lengthBytes = null)
     {
         ulong length = declaredLength ?? (ulong)payload.Length;
-        return Build(opcode, payload, fin, rsv, masked, length, lengthBytes ?? (length > ushort.MaxValue ? 8 : length > 125 ? 2 : 0));
+        return Build(opcode, payload, fin, rsv, masked, length, lengthBytes ?? MinimalLengthBytes(length), maskKey: default);
     }
 
-    private static byte[] Build(byte opcode, ReadOnlySpan<byte> payload, bool fin, int rsv, bool masked, ulong length, int lengthBytes)
+    /// <summary>
+    /// One well-formed masked frame with a fixed masking key instead of a random one: the same bytes on every run, so a
+    /// flood can repeat one frame built once and a seeded test that splits frames replays byte for byte.
+    /// </summary>
+    public static byte[] BuildWithFixedKey(byte opcode, ReadOnlySpan<byte> payload, bool fin = true, int rsv = 0) =>
+        Build(opcode, payload, fin, rsv, masked: true, (ulong)payload.Length, MinimalLengthBytes((ulong)payload.Length), FixedMaskKey);
+
+    private static int MinimalLengthBytes(ulong length) => length > ushort.MaxValue ? 8 : length > 125 ? 2 : 0;
+
+    /// <summary>The frame; masked with <paramref name="maskKey"/>, or with a random key when it is empty.</summary>
+    private static byte[] Build(
+        byte opcode,
+        ReadOnlySpan<byte> payload,
+        bool fin,
+        int rsv,
+        bool masked,
+        ulong length,
+        int lengthBytes,
+        ReadOnlySpan<byte> maskKey)
     {
         int headerLength = 2 + lengthBytes + (masked ? 4 : 0);
         byte[] frame = new byte[headerLength + payload.Length];
@@ -73,7 +74,15 @@ public static class Frames
         if (masked)
         {
             Span<byte> key = frame.AsSpan(2 + lengthBytes, 4);
-            Random.Shared.NextBytes(key);
+            if (maskKey.IsEmpty)
+            {
+                Random.Shared.NextBytes(key);
+            }
+            else
+            {
+                maskKey.CopyTo(key);
+            }
+
             for (int i = 0; i < body.Length; i++)
             {
                 body[i] ^= key[i & 3];
