@@ -212,15 +212,24 @@ public sealed class IdleControlFrameTests
             BinaryPrimitives.WriteInt32BigEndian(pingPayload, i);
             byte[] wire = [.. Frames.BuildWithFixedKey(Opcode.Ping, pingPayload), .. Frames.BuildWithFixedKey(Opcode.Text, Encoding.ASCII.GetBytes(i.ToString()))];
 
-            // Split at a random point, so frames (control and data) also reach the server in pieces.
+            // Split at a random point, so frames (control and data) also reach the server in pieces. Both halves go out
+            // under one hold of the lock: a pong from the reader between them would land inside a frame.
             int split = random.Next(1, wire.Length);
-            await SendLockedAsync(sendLock, client, wire.AsMemory(0, split), bound.Token);
-            if (random.Next(4) == 0)
+            await sendLock.WaitAsync(bound.Token);
+            try
             {
-                await Task.Delay(random.Next(0, 3), bound.Token);
-            }
+                await client.SendAsync(wire.AsMemory(0, split), bound.Token);
+                if (random.Next(4) == 0)
+                {
+                    await Task.Delay(random.Next(0, 3), bound.Token);
+                }
 
-            await SendLockedAsync(sendLock, client, wire.AsMemory(split), bound.Token);
+                await client.SendAsync(wire.AsMemory(split), bound.Token);
+            }
+            finally
+            {
+                sendLock.Release();
+            }
         }
 
         await done.Task.WaitAsync(bound.Token);
