@@ -35,6 +35,13 @@ public class ConnectionEchoBenchmarks
     [Params("Binary64B", "Binary16KiB", "Text64B", "Deflate1KiB")]
     public string Message { get; set; } = "Binary64B";
 
+    /// <summary>
+    /// Whether the connection is already waiting when the message arrives (a request/response peer: the receive parks,
+    /// holding no buffer, and the message completes it) or the message is buffered before the receive (a busy stream).
+    /// </summary>
+    [Params(false, true)]
+    public bool Waiting { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -100,11 +107,16 @@ public class ConnectionEchoBenchmarks
     [Benchmark]
     public int Echo()
     {
+        ValueTask<bool> next = Waiting ? _messages.MoveNextAsync() : default;
         PipeWriter client = _input.Writer;
         client.Write(_frame);
-        Complete(client.FlushAsync());
+        Complete(client.FlushAsync()); // with inline schedulers, a waiting receive completes inside this flush
+        if (!Waiting)
+        {
+            next = _messages.MoveNextAsync();
+        }
 
-        if (!Complete(_messages.MoveNextAsync()))
+        if (!Complete(next))
         {
             throw new InvalidOperationException("The connection closed.");
         }

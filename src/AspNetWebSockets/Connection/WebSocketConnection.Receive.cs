@@ -176,7 +176,7 @@ public sealed partial class WebSocketConnection
         long maxMessageSize = _decoder.Limits.MaxMessageSize;
         while (true)
         {
-            Memory<byte> free = message.GetFreeMemory(maxMessageSize);
+            Memory<byte> free = message.GetFreeMemory(maxMessageSize, message.IsFull ? _decoder.BufferedPayload(reader) : 0);
             if (free.IsEmpty)
             {
                 _input.AdvanceTo(reader.Position);
@@ -241,7 +241,18 @@ public sealed partial class WebSocketConnection
                     }
                 }
 
-                message.Reset();
+                // What arrived is usually a whole message: decode it in one read, with a buffer sized to it at once.
+                // A cancelled token goes on to the receive loop, which reports the cancellation.
+                BufferedReceive progress = cancellationToken.IsCancellationRequested ? BufferedReceive.NotStarted : TryReceiveBuffered(message);
+                if (progress == BufferedReceive.Complete)
+                {
+                    return true;
+                }
+
+                if (progress == BufferedReceive.NotStarted)
+                {
+                    message.Reset();
+                }
             }
 
             while (true)

@@ -60,21 +60,31 @@ public sealed class WebSocketMessage : IDisposable
     /// <summary>Returns the buffer to the pool while no message is being received, so an idle connection holds none.</summary>
     internal void ReleaseBuffer() => Dispose();
 
-    /// <summary>Space to receive into: grows the pooled buffer (doubling, capped at <paramref name="maxSize"/>).</summary>
-    internal Memory<byte> GetFreeMemory(long maxSize)
+    /// <summary>Whether the next receive needs a new or larger buffer (see <see cref="GetFreeMemory"/>).</summary>
+    internal bool IsFull => _buffer is null || _length == _buffer.Length;
+
+    /// <summary>
+    /// Space to receive into. When the buffer is missing or full it is rented, or grown to at least double, and to room
+    /// for <paramref name="sizeHint"/> more bytes, capped at <paramref name="maxSize"/>. The hint lets a message whose
+    /// bytes have already arrived get its buffer in one step instead of doubling from 4 KiB with a copy each time;
+    /// callers pass only bytes that are in the input, never a declared length alone, so a peer cannot make us reserve
+    /// memory it has not sent.
+    /// </summary>
+    internal Memory<byte> GetFreeMemory(long maxSize, long sizeHint = 0)
     {
         const int InitialSize = 4096;
-        if (_buffer is null)
+        if (IsFull)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
-        }
-        else if (_length == _buffer.Length)
-        {
-            // The decoder has already checked the declared length against maxSize, so growth is bounded by it.
-            long target = Math.Min(Math.Max((long)_buffer.Length * 2, InitialSize), Math.Max(maxSize, _length + 1L));
+            // The decoder has already checked declared lengths against maxSize, so growth is bounded by it.
+            long doubled = Math.Max((long)(_buffer?.Length ?? 0) * 2, InitialSize);
+            long target = Math.Min(Math.Max(doubled, _length + sizeHint), Math.Max(maxSize, _length + 1L));
             byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(target, Array.MaxLength));
-            _buffer.AsSpan(0, _length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            if (_buffer is not null)
+            {
+                _buffer.AsSpan(0, _length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+            }
+
             _buffer = larger;
         }
 

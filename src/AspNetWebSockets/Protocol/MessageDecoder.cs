@@ -80,6 +80,28 @@ internal sealed class MessageDecoder
     /// <summary>Whether a frame's header has been read but not all of its payload (the next input byte is not a header).</summary>
     public bool InFrame => _inFrame;
 
+    /// <summary>
+    /// How many payload bytes of the data frame being decoded, or else of the data frame whose header starts
+    /// <paramref name="input"/>, are already in <paramref name="input"/>: what a receive buffer must hold to take them in
+    /// one step. Only bytes that have arrived count, so a declared length alone makes nobody reserve memory. 0 for a
+    /// control frame, an incomplete header, or a header the decoder will refuse.
+    /// </summary>
+    public long BufferedPayload(SequenceReader<byte> input)
+    {
+        long declared = _frameRemaining;
+        if (!_inFrame)
+        {
+            if (!FrameReader.TryReadHeader(ref input, _role, out FrameHeader header, out _) || header.IsControl)
+            {
+                return 0;
+            }
+
+            declared = header.PayloadLength;
+        }
+
+        return Math.Min(declared, input.Remaining);
+    }
+
     /// <summary>The opcode of the control frame last returned with <see cref="DecodeStatus.Control"/>.</summary>
     public WebSocketOpcode ControlOpcode { get; private set; }
 
