@@ -85,10 +85,17 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// <summary>Bytes of payload accepted by send calls that have not yet been handed to the transport.</summary>
     public long BufferedAmount => Interlocked.Read(ref _bufferedAmount);
 
-    /// <summary>Completes when the connection is closed, with the code, reason and whether the close handshake completed.</summary>
+    /// <summary>
+    /// Completes when the connection is closed, with the code, reason and whether the close handshake completed; by then
+    /// every callback registered on <see cref="ConnectionClosed"/> has run (the connection has left its groups).
+    /// </summary>
     public Task<WebSocketCloseInfo> Closed => _closed.Task;
 
-    /// <summary>Cancelled when the connection closes for any reason (close handshake, failure, abort, server shutdown).</summary>
+    /// <summary>
+    /// Cancelled when the connection closes for any reason (close handshake, failure, abort, server shutdown), just
+    /// before <see cref="Closed"/> completes. In a callback registered on it, await <see cref="Closed"/> rather than
+    /// blocking on its result: it completes only after the callbacks return.
+    /// </summary>
     public CancellationToken ConnectionClosed => _closedToken.Token;
 
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
@@ -162,7 +169,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         long durationMs = Environment.TickCount64 - _openedAt;
         Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, durationMs);
         _metrics?.ConnectionClosed(info, TimeSpan.FromMilliseconds(durationMs));
-        _closed.TrySetResult(info);
+
+        // The token first: its callbacks (group memberships, the request's RequestAborted) have all run by the time
+        // Closed completes, so code that awaits Closed sees the connection gone everywhere.
         try
         {
             _closedToken.Cancel();
@@ -172,6 +181,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             // A callback registered by the application threw; the connection is closed regardless.
             Log.TransportFailed(_logger, ConnectionId, e);
         }
+
+        _closed.TrySetResult(info);
     }
 
     /// <summary>
