@@ -26,7 +26,8 @@ namespace AspNetWebSockets.Fuzzing;
 /// Invariants: nothing throws; each decode or inflate step consumes input, produces output, or reports an outcome,
 /// and a step that reports "need more data" really does (fewer than 14 bytes left, or an inflater that is waiting for
 /// input); chunks fit their buffers; messages never exceed MaxMessageSize (after decompression); a complete text
-/// message is valid UTF-8; control payloads are at most 125 bytes and a close payload the decoder accepts parses.
+/// message is valid UTF-8; control payloads are at most 125 bytes and a close payload the decoder accepts parses; the
+/// payload the decoder reports as buffered (what sizes a receive buffer) never exceeds the bytes that have arrived.
 /// </remarks>
 internal static class FrameDecoderTarget
 {
@@ -127,6 +128,10 @@ internal static class FrameDecoderTarget
                 Span<byte> destination = _inflater is null ? _buffer : LimitTo(_inflater.GetInputSpan(), _buffer.Length);
                 FuzzInvariantException.Check(!destination.IsEmpty, "empty decode destination (the inflater's staging buffer is full): the receive loop would stall");
                 var reader = new SequenceReader<byte>(pipe.Sequence);
+
+                // The receive buffer is sized from this: it must never exceed the bytes that have arrived.
+                long buffered = _decoder.BufferedPayload(reader);
+                FuzzInvariantException.Check(buffered >= 0 && buffered <= reader.Remaining, $"BufferedPayload {buffered} with {reader.Remaining} bytes in the input");
                 DecodeStatus status;
                 try
                 {
