@@ -77,7 +77,7 @@ measure builtin
 
 # gcdump report rows: "<bytes per object> <count> <type> [assembly]". Types with at least 0.9 x N objects are per
 # connection; their bytes / N are split by owner, from the type's name (state machine boxes name the method they run).
-split() {
+split_by_owner() {
   awk -v n="$conns" '
     NR > 4 && $2 ~ /^[0-9,]+$/ {
       b = $1; c = $2; gsub(",", "", b); gsub(",", "", c)
@@ -91,8 +91,8 @@ split() {
     }
     END { for (o in owner) printf "%s\t%.0f\n", o, owner[o]; printf "total\t%.0f\n", total }' "$work/$1.txt"
 }
-split ours > "$work/a.split"
-split builtin > "$work/b.split"
+split_by_owner ours > "$work/a.split"
+split_by_owner builtin > "$work/b.split"
 
 report="$out/idle-heap.md"
 {
