@@ -113,7 +113,7 @@ public sealed partial class WebSocketConnection
             }
 
             handedOff = true;
-            return ReceiveIntoSlowAsync(message, resume: progress == BufferedReceive.Partial, cancellationToken);
+            return ReceiveIntoSlowAsync(message, progress, cancellationToken);
         }
         finally
         {
@@ -130,6 +130,9 @@ public sealed partial class WebSocketConnection
         /// <summary>Nothing was read; the message is untouched.</summary>
         NotStarted,
 
+        /// <summary>As <see cref="NotStarted"/>, and the input was empty: the slow path may wait at once.</summary>
+        NoInput,
+
         /// <summary>Input was consumed (part of the message, or a control frame or violation left in <see cref="_pendingStatus"/>); the slow path continues.</summary>
         Partial,
 
@@ -145,7 +148,7 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private BufferedReceive TryReceiveBuffered(WebSocketMessage message)
     {
-        if (_inflater is not null || _closeReceived || ReadyState == WebSocketReadyState.Closed)
+        if (!CanReceiveBuffered)
         {
             return BufferedReceive.NotStarted;
         }
@@ -155,7 +158,7 @@ public sealed partial class WebSocketConnection
         {
             if (!_input.TryRead(out read))
             {
-                return BufferedReceive.NotStarted;
+                return BufferedReceive.NoInput;
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -163,6 +166,15 @@ public sealed partial class WebSocketConnection
             return BufferedReceive.NotStarted; // the receive loop reads again and reports the failure
         }
 
+        return ReceiveBuffered(message, read);
+    }
+
+    /// <summary>Whether <see cref="TryReceiveBuffered"/> may decode: not for compressed connections, nor after the close.</summary>
+    private bool CanReceiveBuffered => _inflater is null && !_closeReceived && ReadyState != WebSocketReadyState.Closed;
+
+    /// <summary>The decoding part of <see cref="TryReceiveBuffered"/>, over a read the caller made and this method advances.</summary>
+    private BufferedReceive ReceiveBuffered(WebSocketMessage message, in ReadResult read)
+    {
         ReadOnlySequence<byte> data = read.Buffer;
         if (data.IsEmpty || read.IsCanceled)
         {
@@ -214,42 +226,62 @@ public sealed partial class WebSocketConnection
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, bool resume, CancellationToken cancellationToken)
+    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, BufferedReceive progress, CancellationToken cancellationToken)
     {
         try
         {
-            if (!resume)
+            if (progress != BufferedReceive.Partial)
             {
+                // NoInput: the synchronous attempt has just found the input empty; no need to look again.
+                bool inputEmpty = progress == BufferedReceive.NoInput;
+                progress = BufferedReceive.NotStarted;
+
                 // Hold no pooled buffer while waiting for the next message (idle connections cost no receive memory),
                 // but keep it when the next message is already here, so a busy stream does not re-grow it every time.
-                if (!InputAvailable())
+                if (inputEmpty || !InputAvailable())
                 {
                     message.ReleaseBuffer();
 
-                    // Wait until the input has bytes (or has ended) without consuming any, so a receive buffer is
-                    // rented only when there is something to put in it. Awaited here rather than in a helper: an idle
-                    // connection then holds one suspended state machine fewer. Failures are left for the receive
-                    // loop below to observe and report.
+                    // Wait until the input has bytes (or has ended), so a receive buffer is rented only when there is
+                    // something to put in it. Awaited here rather than in a helper: an idle connection then holds one
+                    // suspended state machine fewer. Failures are left for the receive loop below to observe and report.
+                    ReadResult ready = default;
+                    bool arrived = false;
                     try
                     {
-                        ReadResult ready = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-                        _input.AdvanceTo(ready.Buffer.Start); // consume and examine nothing: the next read returns the same bytes at once
+                        ready = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                        arrived = true;
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                     {
                         // The receive loop reads again and reports it.
                     }
+
+                    if (arrived)
+                    {
+                        // What arrived is usually a whole message: decode it from this very read, with a buffer sized
+                        // to it at once. Otherwise consume and examine nothing: the receive loop reads the same bytes.
+                        if (cancellationToken.IsCancellationRequested || !CanReceiveBuffered)
+                        {
+                            _input.AdvanceTo(ready.Buffer.Start);
+                        }
+                        else
+                        {
+                            progress = ReceiveBuffered(message, ready);
+                        }
+                    }
+                }
+                else if (!cancellationToken.IsCancellationRequested)
+                {
+                    progress = TryReceiveBuffered(message); // a cancelled token goes on to the loop, which reports it
                 }
 
-                // What arrived is usually a whole message: decode it in one read, with a buffer sized to it at once.
-                // A cancelled token goes on to the receive loop, which reports the cancellation.
-                BufferedReceive progress = cancellationToken.IsCancellationRequested ? BufferedReceive.NotStarted : TryReceiveBuffered(message);
                 if (progress == BufferedReceive.Complete)
                 {
                     return true;
                 }
 
-                if (progress == BufferedReceive.NotStarted)
+                if (progress is not BufferedReceive.Partial)
                 {
                     message.Reset();
                 }
