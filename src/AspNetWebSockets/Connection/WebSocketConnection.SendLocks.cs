@@ -49,7 +49,8 @@ public sealed partial class WebSocketConnection
 
         private int _state;
         private readonly Lock _gate = new();
-        private readonly WaiterQueue[] _queues = [new(), new()];
+        // Created by the first waiter (under the gate): an uncontended connection, idle ones above all, holds none.
+        private WaiterQueue[]? _queues;
 
         /// <summary>Takes both locks if both are free and nobody waits for either; never blocks.</summary>
         public bool TryEnterBoth() => Interlocked.CompareExchange(ref _state, BothHeld, 0) == 0;
@@ -108,7 +109,7 @@ public sealed partial class WebSocketConnection
             Waiter? next;
             lock (_gate)
             {
-                next = _queues[which].Dequeue();
+                next = _queues![which].Dequeue(); // has-waiters was set, so a waiter created the queues
                 if (next is null)
                 {
                     // Every waiter cancelled after we read the state: nobody to hand to.
@@ -150,7 +151,7 @@ public sealed partial class WebSocketConnection
                 }
 
                 waiter = new Waiter(this, which);
-                _queues[which].Enqueue(waiter);
+                (_queues ??= [new(), new()])[which].Enqueue(waiter);
             }
 
             if (cancellationToken.CanBeCanceled)
@@ -175,7 +176,7 @@ public sealed partial class WebSocketConnection
         {
             lock (_gate)
             {
-                WaiterQueue queue = _queues[waiter.Which];
+                WaiterQueue queue = _queues![waiter.Which]; // the waiter was queued, so the queues exist
                 if (!queue.Remove(waiter))
                 {
                     return;
