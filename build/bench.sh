@@ -13,11 +13,8 @@
 #                             snapshots; build/bench/idle-heap/run.sh, artifacts/bench/idle-heap.md
 # Any other arguments go to the load generator, e.g. --scenarios 1,3 --rounds 5 --duration 5 --idle 2000.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bench="$root/build/bench"
-out="$root/artifacts/bench"
-mkdir -p "$out"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# shellcheck source=build/bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
 
 # The broadcast benchmark and the C-client echo run have their own driver (a C client, and a Node server for broadcast).
 prev=""
@@ -37,10 +34,6 @@ for a in "$@"; do
   esac
 done
 
-# Idle-connection scenario: each process needs one descriptor per connection; raise the soft limit to the hard one.
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
-ulimit -n "$hard" 2>/dev/null || true
 
 if [ "$micro" = 1 ]; then
   cd "$out"

@@ -13,11 +13,8 @@
 # Servers are interleaved in every round and each run gets a fresh server process. Every run's raw RESULT line is kept
 # in artifacts/bench/<name>-runs.txt. Every wait is bounded.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-bench="$root/build/bench"
-out="$root/artifacts/bench"
-mkdir -p "$out"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# shellcheck source=build/bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 what="$1"; shift
 rounds=3 quick=0
@@ -48,10 +45,6 @@ if [ "$quick" = 1 ]; then
   if [ "$what" = broadcast ]; then conns_list="1000" sizes="64"; else warmup=0.5 duration=1; fi
 fi
 
-# Each process holds one descriptor per connection; raise the soft limit to the hard one (20,000 here).
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
-ulimit -n "$hard" 2>/dev/null || true
 if [ "$what" = broadcast ]; then
   max_conns=$(tr ',' '\n' <<<"$conns_list" | sort -n | tail -1)
   if [ "$(ulimit -n)" -lt $((max_conns + 256)) ]; then

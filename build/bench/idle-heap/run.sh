@@ -5,11 +5,8 @@
 # dotnet-gcdump (a local tool pinned in .config/dotnet-tools.json), and split the objects that exist once or more per
 # connection by owner. Writes artifacts/bench/idle-heap.md; every wait is bounded.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-bench="$root/build/bench"
-out="$root/artifacts/bench"
-mkdir -p "$out"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# shellcheck source=build/bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 conns=5000
 while [ $# -gt 0 ]; do
@@ -20,9 +17,6 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
-ulimit -n "$hard" 2>/dev/null || true
 if [ "$(ulimit -n)" -lt $((conns + 256)) ]; then
   echo "ulimit -n is $(ulimit -n); $conns connections need at least $((conns + 256))" >&2
   exit 1
