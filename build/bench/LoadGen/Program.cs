@@ -329,7 +329,8 @@ static class Client
             throw new InvalidDataException("the echoed message does not inflate to the message sent");
     }
 
-    static async Task ReceiveExactlyAsync(Socket s, Memory<byte> buffer, CancellationToken ct)
+    /// <summary>Receives exactly `buffer.Length` bytes; the peer closing first is an error.</summary>
+    public static async Task ReceiveExactlyAsync(Socket s, Memory<byte> buffer, CancellationToken ct)
     {
         for (int got = 0; got < buffer.Length;)
         {
@@ -682,9 +683,7 @@ static class Scenarios
     {
         var s = await Client.ConnectAsync(srv.Port, srv.IsWebSocket, upgrade, ct);
         await s.SendAsync(msg, SocketFlags.None, ct);
-        var buf = new byte[16];
-        int want = srv.IsWebSocket ? 3 : msg.Length, got = 0;
-        while (got < want) { int k = await s.ReceiveAsync(buf.AsMemory(got), SocketFlags.None, ct); if (k == 0) throw new IOException("closed"); got += k; }
+        await Client.ReceiveExactlyAsync(s, new byte[srv.IsWebSocket ? 3 : msg.Length], ct);
         return s;
     }
 }
