@@ -271,10 +271,6 @@ public sealed partial class WebSocketConnection
                         }
                     }
                 }
-                else if (!cancellationToken.IsCancellationRequested)
-                {
-                    progress = TryReceiveBuffered(message); // a cancelled token goes on to the loop, which reports it
-                }
 
                 if (progress == BufferedReceive.Complete)
                 {
