@@ -118,12 +118,31 @@ public sealed class Family7_Close(EchoServer server)
         {
             Frame close = await client.CloseAsync(Frames.ClosePayload(1000, reason));
             Assert.Equal(1000, close.CloseCode);
+            Assert.Equal(reason, close.Payload[2..]); // the longest reason is echoed whole
         }
         else
         {
             await client.SendExpectingFailureAsync(Frames.Close(1000, reason));
             Assert.Equal(expectedCode, await client.ReadCloseAsync());
         }
+    }
+
+    // RFC 6455 §5.5.1: "it typically echos the status code it received", and the reason is ours to choose. Browsers,
+    // ws and websockets echo the reason too, so a page's CloseEvent.reason after close(4000, "bye") reads "bye".
+    [Theory]
+    [InlineData(4000, "bye")]
+    [InlineData(1000, "")]
+    [InlineData(3001, "fin \u00e9t\u00e9 \u2713")]
+    [Trait("RFC", PayloadRule)]
+    public async Task The_close_echo_carries_the_peers_code_and_reason(int code, string reason)
+    {
+        using RawWebSocketClient client = await server.ConnectAsync();
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(reason);
+
+        Frame close = await client.CloseAsync(Frames.ClosePayload((ushort)code, utf8));
+
+        Assert.Equal(code, close.CloseCode);
+        Assert.Equal(utf8, close.Payload[2..]);
     }
 
     // RFC 6455 §1.4: "after receiving a control frame indicating the connection should be closed, a peer discards any

@@ -111,7 +111,7 @@ public sealed class EchoTests
         Assert.Equal("through the factory", echo?.GetText());
         await client.CloseAsync(WebSocketCloseCode.NormalClosure, "done", TestContext.Current.CancellationToken);
         WebSocketCloseInfo closed = await client.Closed;
-        Assert.Equal(new WebSocketCloseInfo(1000, string.Empty, true), closed);
+        Assert.Equal(new WebSocketCloseInfo(1000, "done", true), closed);
     }
 
     [Fact]

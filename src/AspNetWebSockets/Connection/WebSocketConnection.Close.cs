@@ -120,10 +120,11 @@ public sealed partial class WebSocketConnection
         }
         else
         {
-            // Echo the code (RFC 6455 §5.5.1), not the reason.
-            byte[] payload = new byte[2];
-            CloseFrame.Write(payload, code, null);
-            await SendCloseFrameAsync(payload).ConfigureAwait(false);
+            // Echo the code and the reason, as browsers, ws and websockets expect: a page that closes with
+            // close(4000, "bye") sees "bye" in its CloseEvent. The reason was validated on receipt (UTF-8, ≤ 123 bytes).
+            byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
+            int length = CloseFrame.Write(payload, code, reason);
+            await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
         }
 
         Terminate(new WebSocketCloseInfo(code, reason, WasClean: true), graceful: true);

@@ -46,7 +46,7 @@ internal static class OriginPolicy
             return ContainsNullEntry(allowedOrigins);
         }
 
-        if (!TryParseOrigin(originText, out ReadOnlySpan<char> scheme, out ReadOnlySpan<char> originHost, out int originPort))
+        if (!TryParseEntry(originText, out ReadOnlySpan<char> scheme, out ReadOnlySpan<char> originHost, out int originPort))
         {
             return false;
         }
@@ -55,7 +55,7 @@ internal static class OriginPolicy
         {
             foreach (string entry in allowedOrigins)
             {
-                if (TryParseOrigin(HeaderTokens.TrimOws(entry), out ReadOnlySpan<char> allowedScheme, out ReadOnlySpan<char> allowedHost, out int allowedPort)
+                if (TryParseEntry(entry, out ReadOnlySpan<char> allowedScheme, out ReadOnlySpan<char> allowedHost, out int allowedPort)
                     && scheme.Equals(allowedScheme, StringComparison.OrdinalIgnoreCase)
                     && originHost.Equals(allowedHost, StringComparison.OrdinalIgnoreCase)
                     && EffectivePort(scheme, originPort) == EffectivePort(allowedScheme, allowedPort))
@@ -86,14 +86,13 @@ internal static class OriginPolicy
     public static bool TryNormalize(string? origin, out string normalized)
     {
         normalized = string.Empty;
-        ReadOnlySpan<char> text = HeaderTokens.TrimOws(origin);
-        if (text.Equals(NullOrigin, StringComparison.OrdinalIgnoreCase))
+        if (HeaderTokens.TrimOws(origin).Equals(NullOrigin, StringComparison.OrdinalIgnoreCase))
         {
             normalized = NullOrigin;
             return true;
         }
 
-        if (!TryParseOrigin(text, out ReadOnlySpan<char> scheme, out ReadOnlySpan<char> host, out int port))
+        if (!TryParseEntry(origin, out ReadOnlySpan<char> scheme, out ReadOnlySpan<char> host, out int port))
         {
             return false;
         }
@@ -147,6 +146,23 @@ internal static class OriginPolicy
     /// <summary>The port as it appears in a normalised authority: -1 (absent) when it is the scheme's default.</summary>
     private static int PortWithoutDefault(ReadOnlySpan<char> scheme, int explicitPort) =>
         explicitPort == DefaultPort(scheme) ? -1 : explicitPort;
+
+    /// <summary>
+    /// Parses an origin — an <c>Origin</c> header or an <c>AllowedOrigins</c> entry, with one parser so that whatever
+    /// passes startup validation can match — as <see cref="TryParseOrigin"/> reads it, optionally followed by one
+    /// <c>/</c>: people write <c>https://example.com/</c> as often as <c>https://example.com</c>, and both can only
+    /// mean the same origin.
+    /// </summary>
+    private static bool TryParseEntry(ReadOnlySpan<char> value, out ReadOnlySpan<char> scheme, out ReadOnlySpan<char> host, out int port)
+    {
+        ReadOnlySpan<char> text = HeaderTokens.TrimOws(value);
+        if (text.EndsWith('/'))
+        {
+            text = text[..^1];
+        }
+
+        return TryParseOrigin(text, out scheme, out host, out port);
+    }
 
     /// <summary>
     /// Parses a serialized origin, <c>scheme "://" host [ ":" port ]</c> (RFC 6454 §6.2), with nothing before or after.

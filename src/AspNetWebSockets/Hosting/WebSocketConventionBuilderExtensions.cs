@@ -21,7 +21,7 @@ public static class WebSocketConventionBuilderExtensions
         ArgumentNullException.ThrowIfNull(subProtocols);
         foreach (string protocol in subProtocols)
         {
-            if (!WebSocketServerOptionsValidator.IsToken(protocol))
+            if (!AspNetWebSockets.Handshake.HeaderTokens.IsToken(protocol))
             {
                 throw new ArgumentException($"Subprotocol '{protocol}' is not an RFC 7230 token.", nameof(subProtocols));
             }

@@ -42,7 +42,7 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
 
         foreach (string protocol in options.SubProtocols)
         {
-            if (!IsToken(protocol))
+            if (!HeaderTokens.IsToken(protocol))
             {
                 failures.Add($"Subprotocol '{protocol}' is not an RFC 7230 token.");
             }
@@ -55,9 +55,10 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
 
         foreach (string origin in options.AllowedOrigins)
         {
-            if (origin != "null" && !(Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri) && uri.AbsolutePath == "/" && uri.Host.Length > 0))
+            // The same parser the runtime check uses, so an entry that passes here is one that can match.
+            if (!OriginPolicy.TryNormalize(origin, out _))
             {
-                failures.Add($"Allowed origin '{origin}' is not an origin such as 'https://example.com' or 'null'.");
+                failures.Add(DescribeBadOrigin(origin));
             }
         }
 
@@ -71,22 +72,20 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    internal static bool IsToken(string value)
+    /// <summary>
+    /// Says what is wrong with an <c>AllowedOrigins</c> entry and, when it is a URL with more than an origin in it (a path,
+    /// a query, user info), which origin to write instead: a browser's <c>Origin</c> header carries only scheme, host and port.
+    /// </summary>
+    private static string DescribeBadOrigin(string? origin)
     {
-        if (string.IsNullOrEmpty(value))
+        string message = $"Allowed origin '{origin}' is not an origin such as 'https://example.com', 'http://localhost:5000' or 'null'";
+        if (Uri.TryCreate(origin?.Trim(), UriKind.Absolute, out Uri? uri) && uri.Host.Length > 0
+            && OriginPolicy.TryNormalize($"{uri.Scheme}://{uri.Authority}", out string suggestion))
         {
-            return false;
+            return $"{message}; a browser's Origin has no path, query or user info: write '{suggestion}' instead.";
         }
 
-        foreach (char c in value)
-        {
-            if (!HeaderTokens.IsTokenChar(c))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return message + ".";
     }
 
     private static void CheckRange(int value, int min, int max, string name, List<string> failures)

@@ -51,7 +51,7 @@ public sealed class CloseHandshakeTests
         await client.CloseAsync(4000, "bye ✓", Ct);
 
         Assert.Equal(new WebSocketCloseInfo(4000, "bye ✓", WasClean: true), await Within(serverClosed.Task));
-        Assert.Equal(new WebSocketCloseInfo(4000, string.Empty, WasClean: true), await Within(client.Closed)); // the echo carries the code only
+        Assert.Equal(new WebSocketCloseInfo(4000, "bye ✓", WasClean: true), await Within(client.Closed)); // the echo carries code and reason
     }
 
     [Theory]

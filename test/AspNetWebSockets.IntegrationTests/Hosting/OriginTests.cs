@@ -118,8 +118,17 @@ public sealed class OriginTests
     [InlineData("null", false)]
     public async Task AllowedOrigins_entry_allows_exactly_that_origin(string origin, bool allowed)
     {
+        foreach (string entry in new[] { "https://example.com", "https://example.com/" })
+        {
+            await AssertEntryAllowsExactlyAsync(entry, origin, allowed);
+        }
+    }
+
+    /// <summary>An entry written with the trailing slash people often add means the same origin (it once matched nothing).</summary>
+    private static async Task AssertEntryAllowsExactlyAsync(string entry, string origin, bool allowed)
+    {
         var calls = new Counter();
-        await using TestApp app = await StartAsync(calls, configure: o => o.AllowedOrigins.Add("https://example.com"));
+        await using TestApp app = await StartAsync(calls, configure: o => o.AllowedOrigins.Add(entry));
 
         if (allowed)
         {

@@ -136,9 +136,8 @@ public sealed class TypedHandlerTests
             (WebSocketCloseInfo close, Exception? exception) = await Within(journal.Closed.Task);
 
             // RFC 6455 §7.1.5: the close code is the one in the first Close frame *received* — the peer's reply,
-            // which echoes the code without the reason.
-            Assert.Equal(4000, close.Code);
-            Assert.True(close.WasClean);
+            // which echoes our code and reason.
+            Assert.Equal(new WebSocketCloseInfo(4000, "done", WasClean: true), close);
             Assert.Null(exception);
         }
     }

@@ -352,7 +352,8 @@ public sealed class ChromiumTests(ChromiumFixture chromium) : IClassFixture<Chro
             """, new { code = 4000, reason });
 
         Assert.True(result.GetProperty("wasClean").GetBoolean());
-        Assert.Equal(4000, result.GetProperty("code").GetInt32()); // the server echoes the code
+        Assert.Equal(4000, result.GetProperty("code").GetInt32()); // the server echoes the code...
+        Assert.Equal(reason, result.GetProperty("reason").GetString()); // ...and the reason, so CloseEvent.reason shows it
         WebSocketCloseInfo server = await (await app.NextConnectionAsync()).ClosedWithin();
         Assert.Equal(new WebSocketCloseInfo(4000, reason, WasClean: true), server);
     }

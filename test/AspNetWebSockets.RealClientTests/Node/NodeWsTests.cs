@@ -128,6 +128,7 @@ public sealed class NodeWsTests
         JsonElement result = await NodeClient.RunAsync(app.WebSocketUri("/echo"), "clientClose", new { code, reason });
 
         Assert.Equal(expected, result.GetProperty("close").GetProperty("code").GetInt32()); // the server echoes the code
+        Assert.Equal(reason, result.GetProperty("close").GetProperty("reason").GetString()); // and the reason
         WebSocketCloseInfo server = await (await app.NextConnectionAsync()).ClosedWithin();
         Assert.Equal(new WebSocketCloseInfo(expected, reason, WasClean: true), server);
     }

@@ -51,8 +51,26 @@ public sealed class WebSocketServerOptionsValidatorTests
         Assert.Contains(expectedInMessage, failure, StringComparison.Ordinal);
     }
 
+    // A URL with more than an origin in it can never match a browser's Origin header: refuse it at startup and say what
+    // to write instead, rather than answering every browser with 403 forever.
+    [Theory]
+    [InlineData("https://example.com/app", "write 'https://example.com' instead")]
+    [InlineData("https://example.com/?x=1", "write 'https://example.com' instead")]
+    [InlineData("https://user:pw@example.com", "write 'https://example.com' instead")]
+    [InlineData("HTTP://Example.com:80/path", "write 'http://example.com' instead")]
+    [InlineData("https://example.com:8443/a", "write 'https://example.com:8443' instead")]
+    public void An_origin_with_a_path_query_or_user_info_is_refused_with_what_to_write_instead(string origin, string expected)
+    {
+        string? failure = Validate(o => o.AllowedOrigins.Add(origin));
+
+        Assert.NotNull(failure);
+        Assert.Contains(expected, failure, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("https://example.com")]
+    [InlineData("https://example.com/")] // the trailing slash people often write: the same origin
+    [InlineData("http://localhost:5000/")]
     [InlineData("http://localhost:5000")]
     [InlineData("null")]
     public void Well_formed_origins_are_accepted(string origin) => Assert.Null(Validate(o => o.AllowedOrigins.Add(origin)));
