@@ -8,9 +8,3 @@ internal sealed record MaxMessageSizeMetadata(long MaxMessageSize);
 
 /// <summary>Endpoint metadata: whether this endpoint negotiates permessage-deflate, overriding the server option.</summary>
 internal sealed record CompressionMetadata(bool Enabled);
-
-/// <summary>Endpoint metadata marking an endpoint created by <c>MapWebSocket</c>.</summary>
-internal sealed class WebSocketEndpointMarker
-{
-    public static readonly WebSocketEndpointMarker Instance = new();
-}

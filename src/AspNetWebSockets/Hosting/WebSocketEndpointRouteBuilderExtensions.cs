@@ -24,8 +24,8 @@ public static class WebSocketEndpointRouteBuilderExtensions
     /// <param name="endpoints">The route builder.</param>
     /// <param name="pattern">The route pattern, e.g. <c>/chat/{room}</c>.</param>
     /// <param name="handler">A delegate returning <see cref="Task"/>, <see cref="ValueTask"/> or void.</param>
-    /// <returns>A builder for endpoint conventions: <c>RequireAuthorization</c>, <c>RequireCors</c>, <c>WithSubProtocols</c>, …</returns>
-    public static IEndpointConventionBuilder MapWebSocket(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern, Delegate handler)
+    /// <returns>A builder for endpoint conventions (<c>RequireAuthorization</c>, <c>RequireCors</c>, …) and this endpoint's WebSocket settings (<c>WithSubProtocols</c>, …).</returns>
+    public static WebSocketEndpointConventionBuilder MapWebSocket(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern, Delegate handler)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(pattern);
@@ -71,7 +71,6 @@ public static class WebSocketEndpointRouteBuilderExtensions
         builder.Add(b =>
         {
             b.DisplayName = $"WebSocket {pattern}";
-            b.Metadata.Add(WebSocketEndpointMarker.Instance);
 
             // Attributes on the handler ([Authorize], [EnableCors], …) become endpoint metadata, as for minimal APIs.
             foreach (Attribute attribute in handler.Method.GetCustomAttributes())
@@ -79,6 +78,6 @@ public static class WebSocketEndpointRouteBuilderExtensions
                 b.Metadata.Add(attribute);
             }
         });
-        return builder;
+        return new WebSocketEndpointConventionBuilder(builder);
     }
 }

@@ -19,12 +19,12 @@ public static class WebSocketHandlerEndpointRouteBuilderExtensions
     /// <typeparam name="THandler">The handler type.</typeparam>
     /// <param name="endpoints">The route builder.</param>
     /// <param name="pattern">The route pattern, e.g. <c>/chat/{room}</c>; route values are on <see cref="WebSocketHandler.Context"/>.</param>
-    /// <returns>A builder for endpoint conventions.</returns>
-    public static IEndpointConventionBuilder MapWebSocket<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
+    /// <returns>A builder for endpoint conventions and this endpoint's WebSocket settings.</returns>
+    public static WebSocketEndpointConventionBuilder MapWebSocket<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
         this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern)
         where THandler : WebSocketHandler
     {
-        IEndpointConventionBuilder builder = endpoints.MapWebSocket(pattern, WebSocketHandlerRunner<THandler>.RunAsync);
+        WebSocketEndpointConventionBuilder builder = endpoints.MapWebSocket(pattern, WebSocketHandlerRunner<THandler>.RunAsync);
         builder.Add(b =>
         {
             b.DisplayName = $"WebSocket {pattern} ({typeof(THandler).Name})";

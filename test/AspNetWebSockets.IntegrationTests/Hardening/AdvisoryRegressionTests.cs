@@ -19,7 +19,7 @@ public sealed class AdvisoryRegressionTests
         TransportMode.KestrelPipes,
         a =>
         {
-            IEndpointConventionBuilder endpoint = a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
+            WebSocketEndpointConventionBuilder endpoint = a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
             {
                 await foreach (WebSocketMessage message in socket.ReadAllAsync())
                 {

@@ -105,7 +105,7 @@ public sealed class OptionsTests
     /// <summary>An echo endpoint that reports how each server-side connection ended.</summary>
     private static void MapEcho(WebApplication app, string path, Channel<WebSocketCloseInfo> serverCloses, long? maxMessageSize = null)
     {
-        IEndpointConventionBuilder endpoint = app.MapWebSocket(path, async (WebSocketConnection socket) =>
+        WebSocketEndpointConventionBuilder endpoint = app.MapWebSocket(path, async (WebSocketConnection socket) =>
         {
             await foreach (WebSocketMessage message in socket.ReadAllAsync())
             {
@@ -259,7 +259,7 @@ public sealed class OptionsTests
     public async Task WithMaxMessageSize_refuses_a_non_positive_size(long size)
     {
         await using WebApplication app = Build(_ => { });
-        IEndpointConventionBuilder endpoint = app.MapWebSocket("/ws", (WebSocketConnection socket) => Task.CompletedTask);
+        WebSocketEndpointConventionBuilder endpoint = app.MapWebSocket("/ws", (WebSocketConnection socket) => Task.CompletedTask);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => endpoint.WithMaxMessageSize(size));
     }

@@ -71,7 +71,7 @@ public sealed class SubProtocolTests
         var calls = new Counter();
         await using TestApp app = await TestApp.StartAsync(TransportMode.InMemory, a =>
         {
-            IEndpointConventionBuilder endpoint = a.MapWebSocket("/chat", async (WebSocketConnection socket) =>
+            WebSocketEndpointConventionBuilder endpoint = a.MapWebSocket("/chat", async (WebSocketConnection socket) =>
             {
                 calls.Increment();
                 await ReportProtocol(socket);
@@ -143,7 +143,7 @@ public sealed class SubProtocolTests
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Services.AddWebSockets();
         await using WebApplication app = builder.Build();
-        IEndpointConventionBuilder endpoint = app.MapWebSocket("/chat", ReportProtocol);
+        WebSocketEndpointConventionBuilder endpoint = app.MapWebSocket("/chat", ReportProtocol);
 
         Assert.Throws<ArgumentException>(() => endpoint.WithSubProtocols("chat.v1", name));
     }
