@@ -45,8 +45,10 @@ public class CompressionBenchmarks
             new WebSocketConnectionSettings
             {
                 Role = WebSocketRole.Server,
-                Compression = Compress ? new PerMessageDeflateParameters(15, false, 15, false) : null,
-                CompressionOptions = new WebSocketCompressionOptions { Enabled = Compress, MinMessageSize = 0 },
+                Extension = Compress
+                    ? new PerMessageDeflateSession(new PerMessageDeflateParameters(15, false, 15, false), new WebSocketCompressionOptions { MinMessageSize = 0 }, WebSocketRole.Server)
+                    : null,
+                ExtensionBits = ReservedBit.Rsv1,
             });
 
         _builtIn = WebSocket.CreateFromStream(Stream.Null, new WebSocketCreationOptions

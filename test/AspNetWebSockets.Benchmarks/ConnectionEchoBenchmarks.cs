@@ -83,8 +83,10 @@ public class ConnectionEchoBenchmarks
             new WebSocketConnectionSettings
             {
                 Role = WebSocketRole.Server,
-                Compression = compressed ? new PerMessageDeflateParameters(15, ServerNoContextTakeover: false, 15, ClientNoContextTakeover: true) : null,
-                CompressionOptions = new WebSocketCompressionOptions { Enabled = compressed },
+                Extension = compressed
+                    ? new PerMessageDeflateSession(new PerMessageDeflateParameters(15, ServerNoContextTakeover: false, 15, ClientNoContextTakeover: true), new WebSocketCompressionOptions(), WebSocketRole.Server)
+                    : null,
+                ExtensionBits = ReservedBit.Rsv1,
             });
         _messages = _connection.ReadAllAsync().GetAsyncEnumerator();
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
-using AspNetWebSockets.Broadcast;
+using AspNetWebSockets.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

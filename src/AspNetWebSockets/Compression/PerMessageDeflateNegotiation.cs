@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using AspNetWebSockets.Protocol;
@@ -17,32 +18,42 @@ internal sealed record PerMessageDeflateParameters(int ServerWindowBits, bool Se
 /// out-of-range value; and when it asks for an 8-bit server window, which zlib cannot produce for raw deflate
 /// (RFC 7692 §7.1.2.1 allows declining). The response contains only parameters legal for the accepted offer.
 /// </summary>
-internal sealed class PerMessageDeflateNegotiation : IWebSocketExtensionFactory
+internal sealed class PerMessageDeflateNegotiation : IWebSocketExtension
 {
     public const string ExtensionName = "permessage-deflate";
 
     private readonly WebSocketCompressionOptions _options;
+    private readonly WebSocketRole _role;
 
-    public PerMessageDeflateNegotiation(WebSocketCompressionOptions options) => _options = options;
+    /// <param name="options">What we are willing to agree to, and how we compress.</param>
+    /// <param name="role">Which side of the connection the sessions serve (each side compresses with its own window).</param>
+    public PerMessageDeflateNegotiation(WebSocketCompressionOptions options, WebSocketRole role = WebSocketRole.Server)
+    {
+        _options = options;
+        _role = role;
+    }
 
     public string Name => ExtensionName;
 
-    public bool TryNegotiate(IReadOnlyList<ExtensionOffer> offers, out WebSocketExtensionAgreement agreement)
+    public byte ReservedBits => ReservedBit.Rsv1;
+
+    public bool TryNegotiate(IReadOnlyList<ExtensionOffer> offers, [NotNullWhen(true)] out string? responseElement, [NotNullWhen(true)] out IWebSocketExtensionSession? session)
     {
         foreach (ExtensionOffer offer in offers)
         {
-            if (TryAccept(offer, _options, out PerMessageDeflateParameters? parameters, out string? response))
+            if (TryAccept(offer, _options, out PerMessageDeflateParameters? parameters, out responseElement))
             {
-                agreement = new WebSocketExtensionAgreement(response, ReservedBit.Rsv1, parameters);
+                session = new PerMessageDeflateSession(parameters, _options, _role);
                 return true;
             }
         }
 
-        agreement = default;
+        responseElement = null;
+        session = null;
         return false;
     }
 
-    public static bool TryAccept(ExtensionOffer offer, WebSocketCompressionOptions options, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PerMessageDeflateParameters? parameters, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? response)
+    public static bool TryAccept(ExtensionOffer offer, WebSocketCompressionOptions options, [NotNullWhen(true)] out PerMessageDeflateParameters? parameters, [NotNullWhen(true)] out string? response)
     {
         parameters = null;
         response = null;

@@ -7,8 +7,6 @@ namespace AspNetWebSockets;
 
 public sealed partial class WebSocketConnection
 {
-    private int _closeSent;
-
     /// <summary>
     /// Starts (or completes) the close handshake (RFC 6455 §7): sends a close frame with <paramref name="code"/> and
     /// <paramref name="reason"/>, then waits for the peer's close frame — discarding data that arrives meanwhile —
@@ -54,12 +52,11 @@ public sealed partial class WebSocketConnection
     /// <summary>Sends our close frame once; later calls do nothing.</summary>
     private async ValueTask SendCloseFrameAsync(ReadOnlyMemory<byte> payload)
     {
-        if (Interlocked.Exchange(ref _closeSent, 1) != 0)
+        if (!_protocol.TryBeginClose())
         {
             return;
         }
 
-        EnterClosing();
         try
         {
             await SendControlFrameAsync(WebSocketOpcode.Close, payload, CancellationToken.None).ConfigureAwait(false);
@@ -108,26 +105,15 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>The peer's close frame arrived: echo it if we have not sent ours, then end the connection cleanly.</summary>
-    private async ValueTask OnCloseReceivedAsync(int code, string reason)
+    /// <summary>The peer's close frame arrived (the protocol recorded it): echo it if we have not sent ours, then end the connection cleanly.</summary>
+    private async ValueTask OnCloseReceivedAsync()
     {
-        _closeReceived = true;
-        _peerClose = new WebSocketCloseInfo(code, reason, WasClean: true);
-        EnterClosing();
-        if (code == WebSocketCloseCode.NoStatusReceived)
-        {
-            await SendCloseFrameAsync(ReadOnlyMemory<byte>.Empty).ConfigureAwait(false);
-        }
-        else
-        {
-            // Echo the code and the reason, as browsers, ws and websockets expect: a page that closes with
-            // close(4000, "bye") sees "bye" in its CloseEvent. The reason was validated on receipt (UTF-8, ≤ 123 bytes).
-            byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
-            int length = CloseFrame.Write(payload, code, reason);
-            await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
-        }
-
-        Terminate(new WebSocketCloseInfo(code, reason, WasClean: true), graceful: true);
+        // Code and reason are echoed, as browsers, ws and websockets expect: a page that closes with close(4000, "bye")
+        // then sees "bye" in its CloseEvent.
+        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
+        int length = _protocol.WriteCloseEcho(payload);
+        await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        Terminate(_protocol.PeerClose!.Value, graceful: true);
     }
 
     /// <summary>Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then the transport is closed.</summary>

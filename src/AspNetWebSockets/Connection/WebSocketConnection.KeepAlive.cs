@@ -6,9 +6,6 @@ namespace AspNetWebSockets;
 
 public sealed partial class WebSocketConnection
 {
-    private long _lastReceived;
-    private long _pingSentAt;
-
     /// <summary>
     /// Called by the shared heartbeat. Notices a peer that disconnected while the application was not reading
     /// (reported as 1006, so <see cref="ConnectionClosed"/> fires); pings a peer that has been silent for the

@@ -42,15 +42,15 @@ public sealed partial class WebSocketConnection
         public static OutgoingFrame ForPrepared(ReadOnlyMemory<byte> frame, int payloadLength) =>
             new(Prepared, default, frame, default, payloadLength);
 
-        public void WriteTo(PipeWriter output, WebSocketRole role)
+        public void WriteTo(PipeWriter output, WebSocketProtocol protocol)
         {
             switch (_shape)
             {
                 case Payload:
-                    FrameWriter.WriteFrame(output, role, _opcode, fin: true, 0, _bytes.Span);
+                    protocol.WriteFrame(output, _opcode, fin: true, 0, _bytes.Span);
                     break;
                 case Sequence:
-                    FrameWriter.WriteFrame(output, role, _opcode, fin: true, 0, _sequence);
+                    protocol.WriteFrame(output, _opcode, _sequence);
                     break;
                 default:
                     output.Write(_bytes.Span);

@@ -2,32 +2,16 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
-using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
 
 public sealed partial class WebSocketConnection
 {
-    private static readonly ValueWebSocketReceiveResult CloseResult = new(0, WebSocketMessageType.Close, endOfMessage: true);
-
     // Who holds the input: nobody, an application receive (or the close drain), or the heartbeat's brief peek.
     private const int ReceiveIdle = 0;
     private const int ReceiveByApplication = 1;
     private const int ReceiveByPeek = 2;
-
-    private int _receiving;
-    private bool _closeReceived;
-
-    // A control frame or violation the synchronous receive decoded but left for the receive loop to act on
-    // (NeedMoreData means none); the control frame's payload stays in the decoder until the next decode.
-    private DecodeStatus _pendingStatus;
-    private ProtocolViolation _pendingViolation;
-
-    // permessage-deflate receive state: decompressed length and UTF-8 of the message being inflated.
-    private readonly MessageInflater? _inflater;
-    private long _inflatedLength;
-    private Utf8Validator _inflatedUtf8;
 
     /// <summary>
     /// Receives messages until the connection closes. Each message is valid until the loop moves to the next
@@ -133,7 +117,7 @@ public sealed partial class WebSocketConnection
         /// <summary>As <see cref="NotStarted"/>, and the input was empty: the slow path may wait at once.</summary>
         NoInput,
 
-        /// <summary>Input was consumed (part of the message, or a control frame or violation left in <see cref="_pendingStatus"/>); the slow path continues.</summary>
+        /// <summary>Input was consumed (part of the message, or a control frame or violation left in <see cref="_pendingEvent"/>); the slow path continues.</summary>
         Partial,
 
         /// <summary>A whole message is in <c>message</c>.</summary>
@@ -143,8 +127,8 @@ public sealed partial class WebSocketConnection
     /// <summary>
     /// The synchronous part of a receive: decodes what is already in the input, frame after frame, until a message is
     /// complete or the input runs out, with one read and one advance of the pipe. A control frame or a violation stops it
-    /// and is left in <see cref="_pendingStatus"/> for the receive loop, which answers it. Compressed connections take
-    /// the general path (payload is staged for the inflater).
+    /// and is left in <see cref="_pendingEvent"/> for the receive loop, which answers it. Connections with an extension
+    /// take the general path (payload is staged for the extension).
     /// </summary>
     private BufferedReceive TryReceiveBuffered(WebSocketMessage message)
     {
@@ -169,8 +153,8 @@ public sealed partial class WebSocketConnection
         return ReceiveBuffered(message, read);
     }
 
-    /// <summary>Whether <see cref="TryReceiveBuffered"/> may decode: not for compressed connections, nor after the close.</summary>
-    private bool CanReceiveBuffered => _inflater is null && !_closeReceived && ReadyState != WebSocketReadyState.Closed;
+    /// <summary>Whether <see cref="TryReceiveBuffered"/> may decode: not with an extension, nor after the close.</summary>
+    private bool CanReceiveBuffered => _protocol.DecodesInPlace && !_protocol.CloseReceived && ReadyState != WebSocketReadyState.Closed;
 
     /// <summary>The decoding part of <see cref="TryReceiveBuffered"/>, over a read the caller made and this method advances.</summary>
     private BufferedReceive ReceiveBuffered(WebSocketMessage message, in ReadResult read)
@@ -185,20 +169,20 @@ public sealed partial class WebSocketConnection
         Volatile.Write(ref _lastReceived, Environment.TickCount64);
         message.Reset();
         var reader = new SequenceReader<byte>(data);
-        long maxMessageSize = _decoder.Limits.MaxMessageSize;
+        long maxMessageSize = _protocol.Limits.MaxMessageSize;
         while (true)
         {
-            Memory<byte> free = message.GetFreeMemory(maxMessageSize, message.IsFull ? _decoder.BufferedPayload(reader) : 0);
+            Memory<byte> free = message.GetFreeMemory(maxMessageSize, message.IsFull ? _protocol.BufferedPayload(reader) : 0);
             if (free.IsEmpty)
             {
                 _input.AdvanceTo(reader.Position);
                 return BufferedReceive.Partial; // the receive loop fails it with 1009
             }
 
-            DecodeStatus status = _decoder.Decode(ref reader, free.Span, out int written, out bool endOfMessage, out ProtocolViolation violation);
-            if (status == DecodeStatus.Data)
+            ProtocolEvent received = _protocol.Receive(ref reader, free.Span, out int written, out bool endOfMessage);
+            if (received == ProtocolEvent.Data)
             {
-                message.Type = _decoder.MessageType;
+                message.Type = _protocol.MessageType;
                 message.Advance(written);
                 Received(written, endOfMessage);
                 if (endOfMessage)
@@ -210,15 +194,14 @@ public sealed partial class WebSocketConnection
                 continue;
             }
 
-            if (status == DecodeStatus.NeedMoreData)
+            if (received == ProtocolEvent.NeedMoreData)
             {
                 _input.AdvanceTo(reader.Position, data.End);
             }
             else
             {
                 _input.AdvanceTo(reader.Position);
-                _pendingStatus = status;
-                _pendingViolation = violation;
+                _pendingEvent = received;
             }
 
             return BufferedReceive.Partial;
@@ -285,7 +268,7 @@ public sealed partial class WebSocketConnection
 
             while (true)
             {
-                Memory<byte> free = message.GetFreeMemory(_decoder.Limits.MaxMessageSize);
+                Memory<byte> free = message.GetFreeMemory(_protocol.Limits.MaxMessageSize);
                 if (free.IsEmpty)
                 {
                     // Only reachable when MaxMessageSize exceeds what one array can hold.
@@ -316,7 +299,7 @@ public sealed partial class WebSocketConnection
     /// <summary>Whether bytes are waiting in the input right now (peeked without consuming).</summary>
     private bool InputAvailable()
     {
-        if (_inflater is { InMessage: true } || ReadyState == WebSocketReadyState.Closed || _closeReceived)
+        if (_protocol.HasPendingOutput || ReadyState == WebSocketReadyState.Closed || _protocol.CloseReceived)
         {
             return true; // the receive loop has work or an answer without new input
         }
@@ -374,103 +357,62 @@ public sealed partial class WebSocketConnection
     {
         while (true)
         {
-            if (_closeReceived || ReadyState == WebSocketReadyState.Closed)
+            // An event the synchronous receive left comes first: it may be the peer's close, which is still to be answered.
+            ProtocolEvent received = _pendingEvent;
+            _pendingEvent = ProtocolEvent.NeedMoreData;
+            if (received == ProtocolEvent.NeedMoreData)
             {
-                return CloseResult;
-            }
-
-            if (_pendingStatus != DecodeStatus.NeedMoreData)
-            {
-                DecodeStatus pending = _pendingStatus;
-                _pendingStatus = DecodeStatus.NeedMoreData;
-                if (pending == DecodeStatus.Control)
+                if (_protocol.CloseReceived || ReadyState == WebSocketReadyState.Closed)
                 {
-                    if (await HandleControlFrameAsync().ConfigureAwait(false))
-                    {
-                        return CloseResult;
-                    }
-
-                    continue;
-                }
-
-                await FailAsync(_pendingViolation).ConfigureAwait(false);
-                return CloseResult;
-            }
-
-            if (_inflater is { InMessage: true })
-            {
-                (ProtocolViolation inflateViolation, ValueWebSocketReceiveResult? inflated) = InflateInto(buffer.Span);
-                if (inflateViolation != ProtocolViolation.None)
-                {
-                    await FailAsync(inflateViolation).ConfigureAwait(false);
                     return CloseResult;
                 }
 
-                if (inflated is { } result)
+                // An extension may hold decoded output from input already consumed: deliver it before reading on.
+                if (_protocol.HasPendingOutput)
                 {
-                    return result;
+                    var nothing = new SequenceReader<byte>(ReadOnlySequence<byte>.Empty);
+                    received = _protocol.Receive(ref nothing, buffer.Span, out int decoded, out bool decodedEnd);
+                    if (received == ProtocolEvent.Data)
+                    {
+                        return Received(decoded, decodedEnd);
+                    }
+                }
+            }
+
+            if (received == ProtocolEvent.NeedMoreData)
+            {
+                ReadResult read;
+                try
+                {
+                    read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || ReadyState == WebSocketReadyState.Closed)
+                {
+                    // Reset, aborted, or disposed under us: the peer is gone without a close frame.
+                    TransportFailed(e);
+                    return CloseResult;
                 }
 
-                // All staged input is inflated and the message needs more: read on.
-            }
+                ReadOnlySequence<byte> data = read.Buffer;
+                if (read.IsCanceled || ReadyState == WebSocketReadyState.Closed)
+                {
+                    _input.AdvanceTo(data.Start);
+                    return CloseResult;
+                }
 
-            ReadResult read;
-            try
-            {
-                read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception e) when (e is not OperationCanceledException || ReadyState == WebSocketReadyState.Closed)
-            {
-                // Reset, aborted, or disposed under us: the peer is gone without a close frame.
-                TransportFailed(e);
-                return CloseResult;
-            }
+                if (!data.IsEmpty)
+                {
+                    Volatile.Write(ref _lastReceived, Environment.TickCount64);
+                }
 
-            ReadOnlySequence<byte> data = read.Buffer;
-            if (read.IsCanceled || ReadyState == WebSocketReadyState.Closed)
-            {
-                _input.AdvanceTo(data.Start);
-                return CloseResult;
-            }
-
-            if (!data.IsEmpty)
-            {
-                Volatile.Write(ref _lastReceived, Environment.TickCount64);
-            }
-
-            // With compression negotiated, payload lands in the inflater's staging buffer first: whether a message
-            // is compressed is only known once its first header has been read. Uncompressed payload is then copied on.
-            Span<byte> destination = _inflater is null ? buffer.Span : LimitTo(_inflater.GetInputSpan(), buffer.Length);
-            var reader = new SequenceReader<byte>(data);
-            DecodeStatus status = _decoder.Decode(ref reader, destination, out int written, out bool endOfMessage, out ProtocolViolation violation);
-            switch (status)
-            {
-                case DecodeStatus.Data:
-                    _input.AdvanceTo(reader.Position);
-                    if (_inflater is not null)
-                    {
-                        if (_decoder.MessageCompressed)
-                        {
-                            if (!_inflater.InMessage)
-                            {
-                                _inflatedLength = 0;
-                                _inflatedUtf8.Reset();
-                            }
-
-                            _inflater.CommitInput(written, endOfMessage);
-                            continue;
-                        }
-
-                        destination[..written].CopyTo(buffer.Span);
-                    }
-
-                    return Received(written, endOfMessage);
-
-                case DecodeStatus.NeedMoreData:
+                var reader = new SequenceReader<byte>(data);
+                received = _protocol.Receive(ref reader, buffer.Span, out int written, out bool endOfMessage);
+                if (received == ProtocolEvent.NeedMoreData)
+                {
                     _input.AdvanceTo(reader.Position, data.End);
                     if (read.IsCompleted)
                     {
@@ -480,65 +422,26 @@ public sealed partial class WebSocketConnection
                     }
 
                     continue;
+                }
 
-                case DecodeStatus.Control:
-                    _input.AdvanceTo(reader.Position);
-                    if (await HandleControlFrameAsync().ConfigureAwait(false))
-                    {
-                        return CloseResult;
-                    }
+                _input.AdvanceTo(reader.Position);
+                if (received == ProtocolEvent.Data)
+                {
+                    return Received(written, endOfMessage);
+                }
+            }
 
-                    continue;
+            if (received == ProtocolEvent.Violation)
+            {
+                await FailAsync(_protocol.Violation).ConfigureAwait(false);
+                return CloseResult;
+            }
 
-                default:
-                    _input.AdvanceTo(reader.Position);
-                    await FailAsync(violation).ConfigureAwait(false);
-                    return CloseResult;
+            if (await HandleControlFrameAsync(received).ConfigureAwait(false))
+            {
+                return CloseResult;
             }
         }
-    }
-
-    /// <summary>
-    /// Inflates staged compressed input into the caller's buffer, enforcing the message-size limit on decompressed bytes
-    /// as they appear (a decompression bomb stops at the limit with 1009) and validating UTF-8 of text as it is produced.
-    /// Returns a result when there is something to report, null when more compressed input is needed.
-    /// </summary>
-    private (ProtocolViolation Violation, ValueWebSocketReceiveResult? Result) InflateInto(Span<byte> buffer)
-    {
-        InflateStatus status;
-        int written;
-        try
-        {
-            status = _inflater!.Inflate(buffer, out written);
-        }
-        catch (ObjectDisposedException)
-        {
-            return (ProtocolViolation.None, CloseResult); // the connection was torn down meanwhile
-        }
-
-        if (status == InflateStatus.InvalidData)
-        {
-            return (ProtocolViolation.InvalidCompressedData, null);
-        }
-
-        bool endOfMessage = status == InflateStatus.MessageComplete;
-        if (written == 0 && !endOfMessage)
-        {
-            return (ProtocolViolation.None, null);
-        }
-
-        _inflatedLength += written;
-        if (_inflatedLength > _decoder.Limits.MaxMessageSize)
-        {
-            return (ProtocolViolation.MessageTooBig, null);
-        }
-
-        if (_decoder.MessageType == WebSocketMessageType.Text && !_inflatedUtf8.TryValidate(buffer[..written], endOfMessage))
-        {
-            return (ProtocolViolation.InvalidUtf8, null);
-        }
-
-        return (ProtocolViolation.None, Received(written, endOfMessage));
     }
 
     /// <summary>A data result for the application, counted in the metrics.</summary>
@@ -553,8 +456,6 @@ public sealed partial class WebSocketConnection
             }
         }
 
-        return new ValueWebSocketReceiveResult(count, _decoder.MessageType, endOfMessage);
+        return new ValueWebSocketReceiveResult(count, _protocol.MessageType, endOfMessage);
     }
-
-    private static Span<byte> LimitTo(Span<byte> span, int length) => span.Length > length ? span[..length] : span;
 }

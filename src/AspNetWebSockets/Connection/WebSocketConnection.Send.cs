@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Text;
-using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
@@ -11,18 +10,6 @@ namespace AspNetWebSockets;
 public sealed partial class WebSocketConnection
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-    // Two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments of a
-    // streamed one) so messages never interleave; the write lock is held while one frame is written and flushed. Control
-    // frames take only the write lock, so they can slip between the fragments of a streamed message.
-    private readonly SendLocks _sendLocks = new();
-
-    private long _bufferedAmount;
-
-    // permessage-deflate send state, used only under the message lock.
-    private readonly MessageDeflater? _deflater;
-    private readonly int _minCompressedSize;
-    private readonly PooledBufferWriter? _compressed;
 
     /// <summary>Sends a text message.</summary>
     /// <param name="text">The text; it must be well-formed UTF-16 (no lone surrogates).</param>
@@ -143,8 +130,8 @@ public sealed partial class WebSocketConnection
     internal void EndMessage() => _sendLocks.Exit(SendLocks.Message);
 
     private ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, bool compress, CancellationToken cancellationToken) =>
-        _deflater is not null && compress && payload.Length >= _minCompressedSize
-            ? SendCompressedMessageAsync(opcode, payload, cancellationToken)
+        _protocol.Extension is not null && compress
+            ? SendEncodedMessageAsync(opcode, payload, cancellationToken)
             : SendWholeFrameAsync(OutgoingFrame.ForPayload(opcode, payload), cancellationToken);
 
     /// <summary>
@@ -167,7 +154,7 @@ public sealed partial class WebSocketConnection
             try
             {
                 ThrowIfNotOpen(); // checked again under the lock: a close frame may have gone out, and nothing may follow it
-                frame.WriteTo(_output, _role);
+                frame.WriteTo(_output, _protocol);
                 flush = FlushAsync(cancellationToken);
             }
             catch
@@ -221,7 +208,7 @@ public sealed partial class WebSocketConnection
                 try
                 {
                     ThrowIfNotOpen();
-                    frame.WriteTo(_output, _role);
+                    frame.WriteTo(_output, _protocol);
                     await FlushAsync(cancellationToken).ConfigureAwait(false);
                     _metrics?.Sent(frame.PayloadLength, endOfMessage: true);
                 }
@@ -241,8 +228,13 @@ public sealed partial class WebSocketConnection
         }
     }
 
+    /// <summary>
+    /// Sends a whole message through the negotiated extension (permessage-deflate compresses it, RFC 7692 §7.2.1) as one
+    /// frame with the extension's RSV bits, or as it is when the extension declines (a message below its size threshold).
+    /// Encoding happens under the message lock only, so control frames are not held up behind it.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendCompressedMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private async ValueTask SendEncodedMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
         ReserveBuffered(payload.Length);
@@ -251,7 +243,7 @@ public sealed partial class WebSocketConnection
             await _sendLocks.EnterAsync(SendLocks.Message, cancellationToken).ConfigureAwait(false);
             try
             {
-                await SendCompressedAsync(opcode, payload, cancellationToken).ConfigureAwait(false);
+                await SendEncodedAsync(opcode, payload, cancellationToken).ConfigureAwait(false);
                 _metrics?.Sent(payload.Length, endOfMessage: true);
             }
             finally
@@ -265,14 +257,16 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>Compresses a whole message (RFC 7692 §7.2.1) and sends it as one frame with RSV1; the caller holds the message lock.</summary>
-    private async ValueTask SendCompressedAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>Encodes and writes a whole message; the caller holds the message lock.</summary>
+    private async ValueTask SendEncodedAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         try
         {
+            bool encoded;
+            ReadOnlyMemory<byte> bytes;
             try
             {
-                _deflater!.Compress(payload.Span, _compressed!);
+                encoded = _protocol.TryEncode(payload.Span, out bytes);
             }
             catch (ObjectDisposedException)
             {
@@ -280,13 +274,20 @@ public sealed partial class WebSocketConnection
                 throw;
             }
 
-            _metrics?.Compressed(payload.Length, _compressed!.WrittenCount);
-            await WriteFrameAsync(opcode, fin: true, ReservedBit.Rsv1, _compressed!.WrittenMemory, requireOpen: true, cancellationToken).ConfigureAwait(false);
+            if (encoded)
+            {
+                _metrics?.Compressed(payload.Length, bytes.Length);
+                await WriteFrameAsync(opcode, fin: true, _protocol.ExtensionBits, bytes, requireOpen: true, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await WriteFrameAsync(opcode, fin: true, 0, payload, requireOpen: true, cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
             // Return the pooled buffer after every message so idle connections hold none.
-            _compressed!.Dispose();
+            _protocol.ReleaseEncoded();
         }
     }
 
@@ -326,7 +327,7 @@ public sealed partial class WebSocketConnection
                 return;
             }
 
-            FrameWriter.WriteFrame(_output, _role, opcode, fin, reservedBits, payload.Span);
+            _protocol.WriteFrame(_output, opcode, fin, reservedBits, payload.Span);
             await FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         finally

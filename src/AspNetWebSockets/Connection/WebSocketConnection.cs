@@ -1,6 +1,5 @@
 using System.IO.Pipelines;
 using System.Net.WebSockets;
-using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 using AspNetWebSockets.Transport;
 using Microsoft.Extensions.Logging;
@@ -23,22 +22,43 @@ namespace AspNetWebSockets;
 /// </remarks>
 public sealed partial class WebSocketConnection : IAsyncDisposable
 {
+    // Every field of the driver is declared here; the partial files hold behaviour only.
+    private static readonly ValueWebSocketReceiveResult CloseResult = new(0, WebSocketMessageType.Close, endOfMessage: true);
+
+    // What this driver drives, and over what.
+    private readonly WebSocketProtocol _protocol;
     private readonly WebSocketTransport _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly WebSocketRole _role;
-    private readonly MessageDecoder _decoder;
     private readonly WebSocketConnectionSettings _settings;
     private readonly ILogger _logger;
+    private readonly Diagnostics.WebSocketMetrics? _metrics;
+
+    // How it ended, for the application.
     private readonly TaskCompletionSource<WebSocketCloseInfo> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _closedToken = new();
     private readonly long _openedAt = Environment.TickCount64;
-    private int _state = (int)WebSocketReadyState.Open;
-    private readonly Diagnostics.WebSocketMetrics? _metrics;
-    private WebSocket? _webSocket;
     private Task _transportCompleted = Task.CompletedTask;
-    private WebSocketCloseInfo? _peerClose;
     private bool _failed;
+    private WebSocket? _webSocket;
+
+    // Receive: who holds the input (ReceiveIdle, ReceiveByApplication, ReceiveByPeek), and the event the synchronous
+    // receive decoded but left for the receive loop to act on (NeedMoreData means none; a control frame's payload stays
+    // in the protocol object until the next decode).
+    private int _receiving;
+    private ProtocolEvent _pendingEvent;
+
+    // Send: two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments
+    // of a streamed one) so messages never interleave; the write lock is held while one frame is written and flushed.
+    // Control frames take only the write lock, so they can slip between the fragments of a streamed message.
+    private readonly SendLocks _sendLocks = new();
+    private long _bufferedAmount;
+
+    // Keep-alive: when bytes last arrived and when our last ping left; 1 while a pong sent by the control reader has not
+    // been handed to the transport yet.
+    private long _lastReceived;
+    private long _pingSentAt;
+    private int _idlePongInFlight;
 
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
     {
@@ -46,27 +66,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _input = transport.Input;
         _output = transport.Output;
         _settings = settings;
-        _role = settings.Role;
         _logger = settings.Logger;
-        _decoder = new MessageDecoder(settings.Role, settings.Limits);
-        if (settings.Compression is { } deflate)
-        {
-            // Each side compresses with its own window and context rule; which is "ours" depends on the role.
-            bool server = settings.Role == WebSocketRole.Server;
-            WebSocketCompressionOptions options = settings.CompressionOptions;
-            _deflater = new MessageDeflater(
-                options.Level,
-                server ? deflate.ServerWindowBits : deflate.ClientWindowBits,
-                options.MemoryLevel,
-                contextTakeover: !(server ? deflate.ServerNoContextTakeover : deflate.ClientNoContextTakeover));
-            _inflater = new MessageInflater(
-                server ? deflate.ClientWindowBits : deflate.ServerWindowBits,
-                contextTakeover: !(server ? deflate.ClientNoContextTakeover : deflate.ServerNoContextTakeover));
-            _minCompressedSize = options.MinMessageSize;
-            _compressed = new PooledBufferWriter();
-            _decoder.AllowedReservedBits = ReservedBit.Rsv1;
-        }
-
+        _protocol = new WebSocketProtocol(settings.Role, settings.Limits, settings.Extension, settings.ExtensionBits);
         _lastReceived = _openedAt;
         _metrics = settings.Metrics;
         _metrics?.ConnectionOpened();
@@ -80,7 +81,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     public string Extensions => _settings.Extensions;
 
     /// <summary>The connection's state.</summary>
-    public WebSocketReadyState ReadyState => (WebSocketReadyState)Volatile.Read(ref _state);
+    public WebSocketReadyState ReadyState => _protocol.State;
 
     /// <summary>Bytes of payload accepted by send calls that have not yet been handed to the transport.</summary>
     public long BufferedAmount => Interlocked.Read(ref _bufferedAmount);
@@ -101,9 +102,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
     public string ConnectionId => _settings.ConnectionId;
 
-    internal WebSocketRole Role => _role;
+    internal WebSocketRole Role => _protocol.Role;
 
-    internal MessageDecoder Decoder => _decoder;
+    /// <summary>The protocol object this connection drives.</summary>
+    internal WebSocketProtocol Engine => _protocol;
 
     /// <summary>
     /// This connection as a <see cref="WebSocket"/>, for libraries written against <c>System.Net.WebSockets</c>. It behaves
@@ -141,14 +143,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// </summary>
     private void Terminate(WebSocketCloseInfo info, bool graceful)
     {
-        if (Interlocked.Exchange(ref _state, (int)WebSocketReadyState.Closed) == (int)WebSocketReadyState.Closed)
+        if (!_protocol.TryEnterClosed())
         {
             return;
         }
 
         _settings.Heartbeat?.Unregister(this);
-        _deflater?.Dispose(); // releases native zlib memory; safe against a compress in flight on another thread
-        _inflater?.Dispose();
+        _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {
             _transportCompleted = CompleteTransportAsync();
@@ -209,16 +210,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Open → Closing, unless already further along.</summary>
-    private void EnterClosing() => Interlocked.CompareExchange(ref _state, (int)WebSocketReadyState.Closing, (int)WebSocketReadyState.Open);
-
     private WebSocketException TransportFailed(Exception e)
     {
         Log.TransportFailed(_logger, ConnectionId, e);
 
         // If the peer's close frame already arrived, its code is how the connection ended (RFC 6455 §7.1.5), even if
         // our echo could not be written because the peer closed the TCP connection first.
-        Terminate(_peerClose ?? new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+        Terminate(_protocol.PeerClose ?? new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
         return new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection was closed by the peer without a close handshake.", e);
     }
 }

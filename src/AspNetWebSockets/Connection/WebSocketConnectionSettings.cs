@@ -1,4 +1,4 @@
-using AspNetWebSockets.Compression;
+using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,11 +26,11 @@ internal sealed class WebSocketConnectionSettings
 
     public string Extensions { get; init; } = string.Empty;
 
-    /// <summary>The agreed permessage-deflate parameters, or null when not negotiated.</summary>
-    public PerMessageDeflateParameters? Compression { get; init; }
+    /// <summary>The negotiated extension's session (permessage-deflate or another), owned by the connection; null for none.</summary>
+    public IWebSocketExtensionSession? Extension { get; init; }
 
-    /// <summary>Level, memory level and size threshold for compressing.</summary>
-    public WebSocketCompressionOptions CompressionOptions { get; init; } = new();
+    /// <summary>The RSV bits <see cref="Extension"/>'s messages carry.</summary>
+    public byte ExtensionBits { get; init; }
 
     public string ConnectionId { get; init; } = string.Empty;
 

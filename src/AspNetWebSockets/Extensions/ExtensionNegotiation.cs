@@ -2,67 +2,47 @@ using AspNetWebSockets.Handshake;
 
 namespace AspNetWebSockets.Extensions;
 
-/// <summary>Runs the registered extension factories over a client's offers (RFC 6455 §9.1).</summary>
+/// <summary>Runs the registered extensions over a client's offers (RFC 6455 §9.1).</summary>
 internal static class ExtensionNegotiation
 {
     /// <summary>
-    /// Lets each factory pick from the offers that carry its name. Unknown extensions are ignored, and two
-    /// extensions may not claim the same reserved bit (the later one is declined).
+    /// Lets each extension, in order, pick from the offers that carry its name; the first that accepts is the
+    /// connection's (extensions do not stack). Unknown extensions are ignored.
     /// </summary>
-    /// <returns>The <c>Sec-WebSocket-Extensions</c> response value (empty for none), the reserved bits now allowed, and each agreement.</returns>
-    public static NegotiatedExtensions Negotiate(IReadOnlyList<ExtensionOffer> offers, IReadOnlyList<IWebSocketExtensionFactory> factories)
+    /// <returns>The response header value and the accepted session, or <see cref="NegotiatedExtensions.None"/>.</returns>
+    public static NegotiatedExtensions Negotiate(IReadOnlyList<ExtensionOffer> offers, IReadOnlyList<IWebSocketExtension> extensions)
     {
-        if (offers.Count == 0 || factories.Count == 0)
+        if (offers.Count == 0 || extensions.Count == 0)
         {
             return NegotiatedExtensions.None;
         }
 
-        string header = string.Empty;
-        byte reservedBits = 0;
-        var agreements = new List<WebSocketExtensionAgreement>();
-        foreach (IWebSocketExtensionFactory factory in factories)
+        foreach (IWebSocketExtension extension in extensions)
         {
             var mine = new List<ExtensionOffer>();
             foreach (ExtensionOffer offer in offers)
             {
-                if (string.Equals(offer.Name, factory.Name, StringComparison.OrdinalIgnoreCase))
+                if (string.Equals(offer.Name, extension.Name, StringComparison.OrdinalIgnoreCase))
                 {
                     mine.Add(offer);
                 }
             }
 
-            if (mine.Count > 0 && factory.TryNegotiate(mine, out WebSocketExtensionAgreement agreement) && (agreement.ReservedBits & reservedBits) == 0)
+            if (mine.Count > 0 && extension.TryNegotiate(mine, out string? response, out IWebSocketExtensionSession? session))
             {
-                header = header.Length == 0 ? agreement.ResponseElement : header + ", " + agreement.ResponseElement;
-                reservedBits |= agreement.ReservedBits;
-                agreements.Add(agreement);
+                return new NegotiatedExtensions(response, session, extension.ReservedBits);
             }
         }
 
-        return new NegotiatedExtensions(header, reservedBits, agreements);
+        return NegotiatedExtensions.None;
     }
 }
 
 /// <summary>The outcome of extension negotiation for one connection.</summary>
 /// <param name="Header">The <c>Sec-WebSocket-Extensions</c> response value; empty for none.</param>
-/// <param name="ReservedBits">RSV bits the peer may set.</param>
-/// <param name="Agreements">Each accepted extension, in header order.</param>
-internal sealed record NegotiatedExtensions(string Header, byte ReservedBits, IReadOnlyList<WebSocketExtensionAgreement> Agreements)
+/// <param name="Session">The accepted extension's session, or null.</param>
+/// <param name="ReservedBits">RSV bits the session's messages carry.</param>
+internal sealed record NegotiatedExtensions(string Header, IWebSocketExtensionSession? Session, byte ReservedBits)
 {
-    public static readonly NegotiatedExtensions None = new(string.Empty, 0, []);
-
-    /// <summary>The parameters of the accepted extension of type <typeparamref name="T"/>, if any.</summary>
-    public T? Find<T>()
-        where T : class
-    {
-        foreach (WebSocketExtensionAgreement agreement in Agreements)
-        {
-            if (agreement.Parameters is T parameters)
-            {
-                return parameters;
-            }
-        }
-
-        return null;
-    }
+    public static readonly NegotiatedExtensions None = new(string.Empty, null, 0);
 }

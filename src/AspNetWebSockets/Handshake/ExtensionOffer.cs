@@ -6,7 +6,7 @@ namespace AspNetWebSockets.Handshake;
 /// the offer (RFC 7692 §7), and no name — not even <c>constructor</c> or <c>__proto__</c> (ADVISORIES #3) — is ever
 /// used as a lookup key here. Consumers compare names with an ordinal comparison.
 /// </remarks>
-internal sealed class ExtensionOffer
+public sealed class ExtensionOffer
 {
     /// <summary>Creates an offer.</summary>
     /// <param name="name">The extension token, e.g. <c>permessage-deflate</c>.</param>

@@ -172,14 +172,13 @@ internal sealed class WebSocketEndpointHandler
             SlowConsumerPolicy = server.Options.SlowConsumerPolicy,
             SubProtocol = subProtocol,
             Extensions = extensions.Header,
-            Compression = extensions.Find<PerMessageDeflateParameters>(),
-            CompressionOptions = server.Options.Compression,
+            Extension = extensions.Session,
+            ExtensionBits = extensions.ReservedBits,
             ConnectionId = context.Connection.Id,
             Logger = server.Logger,
             Heartbeat = server.Heartbeat,
             Metrics = server.Metrics,
         });
-        connection.Decoder.AllowedReservedBits = extensions.ReservedBits;
         server.Register(connection);
         context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
         return connection;
@@ -214,7 +213,7 @@ internal sealed class WebSocketEndpointHandler
             return HandshakeFailure.SubProtocolRequired;
         }
 
-        IReadOnlyList<IWebSocketExtensionFactory> factories = settings.Compression ? server.ExtensionFactoriesWithCompression : server.ExtensionFactories;
+        IReadOnlyList<IWebSocketExtension> factories = settings.Compression ? server.ExtensionsWithCompression : server.Extensions;
         if (factories.Count > 0 && headers.SecWebSocketExtensions.Count > 0)
         {
             var offers = new List<ExtensionOffer>();

@@ -16,13 +16,13 @@ internal sealed class WebSocketServer : IDisposable
 {
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
 
-    public WebSocketServer(IOptions<WebSocketServerOptions> options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, IEnumerable<IWebSocketExtensionFactory> extensions)
+    public WebSocketServer(IOptions<WebSocketServerOptions> options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, IEnumerable<IWebSocketExtension> extensions)
     {
         Options = options.Value;
         Metrics = new WebSocketMetrics(meterFactory, SendQueueBytes);
         Logger = loggerFactory.CreateLogger("AspNetWebSockets");
-        ExtensionFactories = extensions.ToArray();
-        ExtensionFactoriesWithCompression = [new PerMessageDeflateNegotiation(Options.Compression), .. ExtensionFactories];
+        Extensions = extensions.ToArray();
+        ExtensionsWithCompression = [new PerMessageDeflateNegotiation(Options.Compression), .. Extensions];
         Heartbeat = new WebSocketHeartbeat(WebSocketHeartbeat.PeriodFor(Options.KeepAliveInterval, Options.KeepAliveTimeout));
     }
 
@@ -32,10 +32,11 @@ internal sealed class WebSocketServer : IDisposable
 
     public ILogger Logger { get; }
 
-    public IReadOnlyList<IWebSocketExtensionFactory> ExtensionFactories { get; }
+    /// <summary>The extensions registered in DI as <see cref="IWebSocketExtension"/>, negotiated on every endpoint.</summary>
+    public IReadOnlyList<IWebSocketExtension> Extensions { get; }
 
-    /// <summary>The registered extensions plus permessage-deflate, for endpoints that compress.</summary>
-    public IReadOnlyList<IWebSocketExtensionFactory> ExtensionFactoriesWithCompression { get; }
+    /// <summary>permessage-deflate, then the registered extensions, for endpoints that compress.</summary>
+    public IReadOnlyList<IWebSocketExtension> ExtensionsWithCompression { get; }
 
     public WebSocketHeartbeat Heartbeat { get; }
 

@@ -1,9 +1,10 @@
+using System.Buffers;
 using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 
 namespace AspNetWebSockets.Tests.Extensions;
 
-/// <summary>RFC 6455 §9.1: the server picks extensions from the client's offers through the factory interface.</summary>
+/// <summary>RFC 6455 §9.1: the server picks an extension from the client's offers through <see cref="IWebSocketExtension"/>.</summary>
 public sealed class ExtensionNegotiationTests
 {
     private static List<ExtensionOffer> Offers(string header)
@@ -14,70 +15,102 @@ public sealed class ExtensionNegotiationTests
     }
 
     [Fact]
-    public void No_factories_means_no_extensions_whatever_is_offered()
+    public void No_extensions_means_none_negotiated_whatever_is_offered()
     {
-        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(Offers("permessage-deflate; client_max_window_bits"), []);
+        NegotiatedExtensions negotiated = ExtensionNegotiation.Negotiate(Offers("permessage-deflate; client_max_window_bits"), []);
 
-        Assert.Equal(string.Empty, header);
-        Assert.Equal(0, bits);
+        Assert.Same(NegotiatedExtensions.None, negotiated);
     }
 
     [Fact]
-    public void A_factory_sees_only_its_own_offers_in_client_order_and_unknown_extensions_are_ignored()
+    public void An_extension_sees_only_its_own_offers_in_client_order_and_unknown_extensions_are_ignored()
     {
-        var factory = new FakeFactory("x-test", accept: true, "x-test; a=1", 0x40);
+        var extension = new FakeExtension("x-test", accept: true, "x-test; a=1", 0x40);
 
-        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(Offers("unknown, x-test; a=1, other; z, X-Test; a=2"), [factory]);
+        NegotiatedExtensions negotiated = ExtensionNegotiation.Negotiate(Offers("unknown, x-test; a=1, other; z, X-Test; a=2"), [extension]);
 
-        Assert.Equal("x-test; a=1", header);
-        Assert.Equal(0x40, bits);
-        Assert.NotNull(factory.Seen);
-        Assert.Equal(["a=1", "a=2"], factory.Seen.Select(o => $"{o.Parameters[0].Key}={o.Parameters[0].Value}"));
+        Assert.Equal("x-test; a=1", negotiated.Header);
+        Assert.Equal(0x40, negotiated.ReservedBits);
+        Assert.Same(extension.Session, negotiated.Session);
+        Assert.NotNull(extension.Seen);
+        Assert.Equal(["a=1", "a=2"], extension.Seen.Select(o => $"{o.Parameters[0].Key}={o.Parameters[0].Value}"));
     }
 
     [Fact]
-    public void A_declining_factory_adds_nothing()
+    public void A_declining_extension_adds_nothing()
     {
-        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(Offers("x-test"), [new FakeFactory("x-test", accept: false, "ignored", 0x40)]);
+        NegotiatedExtensions negotiated = ExtensionNegotiation.Negotiate(Offers("x-test"), [new FakeExtension("x-test", accept: false, "ignored", 0x40)]);
 
-        Assert.Equal(string.Empty, header);
-        Assert.Equal(0, bits);
+        Assert.Same(NegotiatedExtensions.None, negotiated);
     }
 
     [Fact]
-    public void A_factory_whose_extension_was_not_offered_is_not_asked()
+    public void An_extension_that_was_not_offered_is_not_asked()
     {
-        var factory = new FakeFactory("x-test", accept: true, "x-test", 0x40);
+        var extension = new FakeExtension("x-test", accept: true, "x-test", 0x40);
 
-        (string header, _, _) = ExtensionNegotiation.Negotiate(Offers("other"), [factory]);
-
-        Assert.Equal(string.Empty, header);
-        Assert.Null(factory.Seen);
+        Assert.Same(NegotiatedExtensions.None, ExtensionNegotiation.Negotiate(Offers("other"), [extension]));
+        Assert.Null(extension.Seen);
     }
 
     [Fact]
-    public void Two_extensions_cannot_claim_the_same_reserved_bit()
+    public void The_first_extension_that_accepts_is_the_connections_and_later_ones_are_not_asked()
     {
-        (string header, byte bits, _) = ExtensionNegotiation.Negotiate(
-            Offers("x-one, x-two, x-three"),
-            [new FakeFactory("x-one", true, "x-one", 0x40), new FakeFactory("x-two", true, "x-two", 0x40), new FakeFactory("x-three", true, "x-three", 0x20)]);
+        var declining = new FakeExtension("x-one", accept: false, "x-one", 0x40);
+        var accepting = new FakeExtension("x-two", accept: true, "x-two", 0x20);
+        var later = new FakeExtension("x-three", accept: true, "x-three", 0x10);
 
-        Assert.Equal("x-one, x-three", header);
-        Assert.Equal(0x60, bits);
+        NegotiatedExtensions negotiated = ExtensionNegotiation.Negotiate(Offers("x-one, x-two, x-three"), [declining, accepting, later]);
+
+        Assert.Equal("x-two", negotiated.Header); // extensions do not stack
+        Assert.Equal(0x20, negotiated.ReservedBits);
+        Assert.NotNull(declining.Seen);
+        Assert.Null(later.Seen);
     }
 
-    /// <summary>A hand-written fake: simpler than a mock for an interface with an out parameter.</summary>
-    private sealed class FakeFactory(string name, bool accept, string response, byte bits) : IWebSocketExtensionFactory
+    /// <summary>A hand-written fake: simpler than a mock for an interface with out parameters.</summary>
+    private sealed class FakeExtension(string name, bool accept, string response, byte bits) : IWebSocketExtension
     {
         public string Name { get; } = name;
 
+        public byte ReservedBits { get; } = bits;
+
         public IReadOnlyList<ExtensionOffer>? Seen { get; private set; }
 
-        public bool TryNegotiate(IReadOnlyList<ExtensionOffer> offers, out WebSocketExtensionAgreement agreement)
+        public IWebSocketExtensionSession Session { get; } = new InertSession();
+
+        public bool TryNegotiate(IReadOnlyList<ExtensionOffer> offers, out string? responseElement, out IWebSocketExtensionSession? session)
         {
             Seen = offers;
-            agreement = new WebSocketExtensionAgreement(response, bits);
+            responseElement = accept ? response : null;
+            session = accept ? Session : null;
             return accept;
+        }
+    }
+
+    /// <summary>A session that is never used to transform: negotiation only hands it over.</summary>
+    private sealed class InertSession : IWebSocketExtensionSession
+    {
+        public bool IsDecoding => false;
+
+        public object? SharedEncodingKey => null;
+
+        public Span<byte> GetDecodeInputSpan() => Span<byte>.Empty;
+
+        public void CommitDecodeInput(int count, bool endOfMessage) => throw new NotSupportedException();
+
+        public OperationStatus Decode(Span<byte> destination, out int written) => throw new NotSupportedException();
+
+        public bool TryEncode(ReadOnlySpan<byte> payload, out ReadOnlyMemory<byte> encoded) => throw new NotSupportedException();
+
+        public void ReleaseEncoded()
+        {
+        }
+
+        public bool TryEncodeShared(ReadOnlySpan<byte> payload, IBufferWriter<byte> output) => false;
+
+        public void Dispose()
+        {
         }
     }
 }

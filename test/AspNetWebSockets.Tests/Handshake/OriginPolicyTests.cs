@@ -44,7 +44,8 @@ public class OriginPolicyTests
     [InlineData("https://example.com@evil.com", "example.com", "https", "", false)]
     [InlineData("https://evil.com#@example.com", "example.com", "https", "", false)]
     // Unparseable origins are refused
-    [InlineData("https://example.com/", "example.com", "https", "", false)]
+    [InlineData("https://example.com/", "example.com", "https", "", true)] // one trailing slash: still the origin (one parser for header and entries)
+    [InlineData("https://example.com//", "example.com", "https", "", false)]
     [InlineData("https://example.com/path", "example.com", "https", "", false)]
     [InlineData("example.com", "example.com", "https", "", false)]
     [InlineData("//example.com", "example.com", "https", "", false)]
@@ -73,7 +74,8 @@ public class OriginPolicyTests
     [InlineData("https://app.example.com", "api.example.com", "https", "http://app.example.com", false)]  // scheme counts in the list
     [InlineData("https://app.example.com", "api.example.com", "https", "https://app.example.com:8443", false)]
     [InlineData("https://app.example.com:8443", "api.example.com", "https", "https://app.example.com", false)]
-    [InlineData("https://app.example.com", "api.example.com", "https", "https://app.example.com/", false)] // malformed entry never matches
+    [InlineData("https://app.example.com", "api.example.com", "https", "https://app.example.com/", true)] // the trailing slash people write
+    [InlineData("https://app.example.com", "api.example.com", "https", "https://app.example.com/x", false)] // malformed entry never matches
     [InlineData("https://app.example.com", "api.example.com", "https", "app.example.com", false)]
     [InlineData("https://evil-example.com", "api.example.com", "https", "https://example.com", false)]
     [InlineData("https://example.com.evil.net", "api.example.com", "https", "https://example.com", false)]
@@ -100,7 +102,8 @@ public class OriginPolicyTests
     [InlineData("http://[::1]:80", true, "http://[::1]")]
     [InlineData("chrome-extension://abcdef", true, "chrome-extension://abcdef")]
     [InlineData("NULL", true, "null")]
-    [InlineData("https://example.com/", false, "")]
+    [InlineData("https://example.com/", true, "https://example.com")]
+    [InlineData("https://example.com/x", false, "")]
     [InlineData("https://user@example.com", false, "")]
     [InlineData("", false, "")]
     [InlineData(null, false, "")]

@@ -7,10 +7,10 @@ using AspNetWebSockets.Protocol;
 namespace AspNetWebSockets.Fuzzing;
 
 /// <summary>
-/// Target "frames": the receive path — <see cref="FrameReader"/>, <see cref="MessageDecoder"/> and, when
-/// permessage-deflate is negotiated, <see cref="MessageInflater"/> — driven the way WebSocketConnection's receive loop
-/// drives them, over arbitrary bytes that arrive in arbitrary pieces (as a pipe hands them over: unconsumed bytes stay,
-/// new bytes are appended as further segments, so headers straddle segments).
+/// Target "frames": the receive half of the protocol object, <see cref="WebSocketProtocol"/> — frame reader, message
+/// decoder and, when permessage-deflate is negotiated, its session — driven the way WebSocketConnection's receive loop
+/// drives it, over arbitrary bytes that arrive in arbitrary pieces (as a pipe hands them over: unconsumed bytes stay, new
+/// bytes are appended as further segments, so headers straddle segments).
 /// </summary>
 /// <remarks>
 /// Input layout: 6 configuration bytes, then the wire bytes.
@@ -23,11 +23,11 @@ namespace AspNetWebSockets.Fuzzing;
 /// <item>application receive buffer: 1–128 bytes, or 64 × n up to 8 KiB.</item>
 /// <item>split seed for the delivery chunks (0 = everything in one read).</item>
 /// </list>
-/// Invariants: nothing throws; each decode or inflate step consumes input, produces output, or reports an outcome,
-/// and a step that reports "need more data" really does (fewer than 14 bytes left, or an inflater that is waiting for
-/// input); chunks fit their buffers; messages never exceed MaxMessageSize (after decompression); a complete text
-/// message is valid UTF-8; control payloads are at most 125 bytes and a close payload the decoder accepts parses; the
-/// payload the decoder reports as buffered (what sizes a receive buffer) never exceeds the bytes that have arrived.
+/// Invariants: nothing throws; each receive consumes input, produces output, or reports an event, and one that reports
+/// "need more data" really does (fewer than 14 bytes left: a full staging buffer would stall the connection); chunks fit
+/// their buffers; messages never exceed MaxMessageSize (after decompression); a complete text message is valid UTF-8;
+/// control payloads are at most 125 bytes and a close is recorded with a valid code and reason; a violation maps to a
+/// close code; the payload reported as buffered (what sizes a receive buffer) never exceeds the bytes that have arrived.
 /// </remarks>
 internal static class FrameDecoderTarget
 {
@@ -51,34 +51,37 @@ internal static class FrameDecoderTarget
         int maxFragments = (fragmentsByte & 0x80) != 0 ? 4096 : 1 + (fragmentsByte & 0x3F);
         int bufferSize = bufferByte < 0x80 ? 1 + bufferByte : 64 * (bufferByte - 0x7F);
 
-        var decoder = new MessageDecoder(role, new DecoderLimits(maxMessage, maxFrame, maxFragments))
+        // The peer's direction is the one received: its window and context rule are what the session inflates with.
+        PerMessageDeflateSession? extension = deflate
+            ? new PerMessageDeflateSession(
+                new PerMessageDeflateParameters(windowBits, !contextTakeover, windowBits, !contextTakeover), new WebSocketCompressionOptions(), role)
+            : null;
+        var protocol = new WebSocketProtocol(role, new DecoderLimits(maxMessage, maxFrame, maxFragments), extension, ReservedBit.Rsv1);
+        try
         {
-            AllowedReservedBits = deflate ? ReservedBit.Rsv1 : (byte)0,
-        };
-        using MessageInflater? inflater = deflate ? new MessageInflater(windowBits, contextTakeover) : null;
-        var session = new Session(decoder, inflater, maxMessage, bufferSize);
-        session.Receive(wire, ref splitter);
+            new Session(protocol, maxMessage, bufferSize).Receive(wire, ref splitter);
+        }
+        finally
+        {
+            protocol.Dispose();
+        }
     }
 
     /// <summary>The receive loop of one connection, minus the I/O.</summary>
     private sealed class Session
     {
-        private readonly MessageDecoder _decoder;
-        private readonly MessageInflater? _inflater;
+        private readonly WebSocketProtocol _protocol;
         private readonly long _maxMessage;
         private readonly byte[] _buffer;
 
         // What the application has received of the current message (the oracle checks whole messages).
         private readonly ArrayBufferWriter<byte> _message = new();
+        private bool _inMessage;
         private WebSocketMessageType _messageType;
-        private long _inflatedLength;
-        private Utf8Validator _inflatedUtf8;
-        private bool _compressedInputComplete; // the inflater has the whole compressed message
 
-        public Session(MessageDecoder decoder, MessageInflater? inflater, long maxMessage, int bufferSize)
+        public Session(WebSocketProtocol protocol, long maxMessage, int bufferSize)
         {
-            _decoder = decoder;
-            _inflater = inflater;
+            _protocol = protocol;
             _maxMessage = maxMessage;
             _buffer = new byte[bufferSize];
         }
@@ -87,29 +90,14 @@ internal static class FrameDecoderTarget
         {
             var pipe = new SegmentedInput();
             int delivered = 0;
-            bool examinedAll = false; // the last decode asked for more: the next read waits for new bytes
+            bool examinedAll = false; // the last receive asked for more: the next read waits for new bytes
             int idleSteps = 0;
 
             while (true)
             {
                 // Loops must make progress (CVE-2021-26423): a step that neither consumes, produces nor delivers new
-                // bytes may happen once (e.g. an inflate that finds its input drained), never repeatedly.
+                // bytes may happen once (e.g. a session that finds its input drained), never repeatedly.
                 FuzzInvariantException.Check(++idleSteps <= 3, "receive loop made no progress in three consecutive steps");
-
-                if (_inflater is { InMessage: true })
-                {
-                    InflateOutcome outcome = Inflate();
-                    if (outcome == InflateOutcome.Failed)
-                    {
-                        return; // the connection fails with a close code; nothing further is read
-                    }
-
-                    if (outcome == InflateOutcome.Delivered)
-                    {
-                        idleSteps = 0;
-                        continue;
-                    }
-                }
 
                 if (pipe.Length == 0 || examinedAll)
                 {
@@ -125,17 +113,14 @@ internal static class FrameDecoderTarget
                     idleSteps = 0;
                 }
 
-                Span<byte> destination = _inflater is null ? _buffer : LimitTo(_inflater.GetInputSpan(), _buffer.Length);
-                FuzzInvariantException.Check(!destination.IsEmpty, "empty decode destination (the inflater's staging buffer is full): the receive loop would stall");
                 var reader = new SequenceReader<byte>(pipe.Sequence);
 
                 // The receive buffer is sized from this: it must never exceed the bytes that have arrived.
-                long buffered = _decoder.BufferedPayload(reader);
+                long buffered = _protocol.BufferedPayload(reader);
                 FuzzInvariantException.Check(buffered >= 0 && buffered <= reader.Remaining, $"BufferedPayload {buffered} with {reader.Remaining} bytes in the input");
-                DecodeStatus status;
                 try
                 {
-                    status = _decoder.Decode(ref reader, destination, out int written, out bool endOfMessage, out ProtocolViolation violation);
+                    ProtocolEvent received = _protocol.Receive(ref reader, _buffer, out int written, out bool endOfMessage);
                     long consumed = reader.Consumed;
                     pipe.Consume(consumed);
                     if (consumed > 0)
@@ -143,63 +128,43 @@ internal static class FrameDecoderTarget
                         idleSteps = 0;
                     }
 
-                    switch (status)
+                    switch (received)
                     {
-                        case DecodeStatus.Data:
-                            FuzzInvariantException.Check(consumed > 0, "Data reported without consuming input");
-                            FuzzInvariantException.Check(written >= 0 && written <= destination.Length, $"Data of {written} bytes into a {destination.Length}-byte buffer");
-                            if (_inflater is not null && _decoder.MessageCompressed)
-                            {
-                                if (!_inflater.InMessage)
-                                {
-                                    StartMessage();
-                                }
-
-                                _inflater.CommitInput(written, endOfMessage);
-                                _compressedInputComplete = endOfMessage;
-                                continue;
-                            }
-
-                            if (_message.WrittenCount == 0)
-                            {
-                                StartMessage();
-                            }
-
-                            Deliver(destination[..written], endOfMessage);
+                        case ProtocolEvent.Data:
+                            FuzzInvariantException.Check(written >= 0 && written <= _buffer.Length, $"Data of {written} bytes into a {_buffer.Length}-byte buffer");
+                            FuzzInvariantException.Check(written > 0 || endOfMessage, "Data reported without bytes or the end of a message");
+                            Deliver(_buffer.AsSpan(0, written), endOfMessage);
+                            idleSteps = 0;
                             break;
 
-                        case DecodeStatus.NeedMoreData:
+                        case ProtocolEvent.NeedMoreData:
                             FuzzInvariantException.Check(
                                 reader.Remaining < FrameReader.MaxHeaderSize,
-                                $"NeedMoreData with {reader.Remaining} bytes unread and a {destination.Length}-byte destination");
+                                $"NeedMoreData with {reader.Remaining} bytes unread and a {_buffer.Length}-byte buffer");
                             examinedAll = true;
                             break;
 
-                        case DecodeStatus.Control:
-                            FuzzInvariantException.Check(consumed > 0, "Control reported without consuming input");
-                            ReadOnlySpan<byte> payload = _decoder.ControlPayload;
-                            FuzzInvariantException.Check(payload.Length <= 125, $"control payload of {payload.Length} bytes");
-                            if (_decoder.ControlOpcode == WebSocketOpcode.Close)
-                            {
-                                ProtocolViolation close = CloseFrame.TryParse(payload, out int code, out string reason);
-                                FuzzInvariantException.Check(close == ProtocolViolation.None, $"decoder accepted a close payload that TryParse rejects ({close})");
-                                FuzzInvariantException.Check(code == WebSocketCloseCode.NoStatusReceived || WebSocketCloseCode.IsValidOnWire(code), $"close code {code}");
-                                FuzzInvariantException.Check(Encoding.UTF8.GetByteCount(reason) <= 123, "close reason over 123 bytes");
-                                return; // the close handshake ends reading
-                            }
-
-                            FuzzInvariantException.Check(
-                                _decoder.ControlOpcode is WebSocketOpcode.Ping or WebSocketOpcode.Pong,
-                                $"control opcode {_decoder.ControlOpcode}");
+                        case ProtocolEvent.Ping or ProtocolEvent.Pong:
+                            FuzzInvariantException.Check(consumed > 0, $"{received} reported without consuming input");
+                            FuzzInvariantException.Check(_protocol.ControlPayload.Length <= 125, $"control payload of {_protocol.ControlPayload.Length} bytes");
                             break;
 
-                        case DecodeStatus.Violation:
-                            FuzzInvariantException.Check(violation != ProtocolViolation.None, "Violation status without a violation");
+                        case ProtocolEvent.Close:
+                            FuzzInvariantException.Check(consumed > 0, "Close reported without consuming input");
+                            WebSocketCloseInfo close = _protocol.PeerClose ?? throw new FuzzInvariantException("Close without the peer's close recorded");
+                            FuzzInvariantException.Check(close.Code == WebSocketCloseCode.NoStatusReceived || WebSocketCloseCode.IsValidOnWire(close.Code), $"close code {close.Code}");
+                            FuzzInvariantException.Check(Encoding.UTF8.GetByteCount(close.Reason) <= 123, "close reason over 123 bytes");
+                            FuzzInvariantException.Check(_protocol.CloseReceived && _protocol.State == WebSocketReadyState.Closing, "a close that left the state open");
+                            return; // the close handshake ends reading
+
+                        case ProtocolEvent.Violation:
+                            ProtocolViolation violation = _protocol.Violation;
+                            FuzzInvariantException.Check(violation != ProtocolViolation.None, "Violation event without a violation");
                             FuzzInvariantException.Check(violation.ToCloseCode() is 1002 or 1007 or 1008 or 1009, $"{violation} maps to {violation.ToCloseCode()}");
                             return;
 
                         default:
-                            throw new FuzzInvariantException($"unknown status {status}");
+                            throw new FuzzInvariantException($"unknown event {received}");
                     }
                 }
                 finally
@@ -209,59 +174,16 @@ internal static class FrameDecoderTarget
             }
         }
 
-        private enum InflateOutcome
-        {
-            NeedsInput,
-            Delivered,
-            Failed,
-        }
-
-        private InflateOutcome Inflate()
-        {
-            InflateStatus status = _inflater!.Inflate(_buffer, out int written);
-            FuzzInvariantException.Check(written >= 0 && written <= _buffer.Length, $"inflated {written} bytes into a {_buffer.Length}-byte buffer");
-            if (status == InflateStatus.InvalidData)
-            {
-                return InflateOutcome.Failed; // 1007
-            }
-
-            bool endOfMessage = status == InflateStatus.MessageComplete;
-            if (written == 0 && !endOfMessage)
-            {
-                // The connection would now read more frames and append them to this message: once the inflater has
-                // the whole message, every call must produce bytes or finish it.
-                FuzzInvariantException.Check(!_compressedInputComplete, "inflater produced nothing and did not finish a message whose input is complete");
-                return InflateOutcome.NeedsInput;
-            }
-
-            // The cap is enforced on decompressed bytes as they appear, exactly as the connection does (1009).
-            _inflatedLength += written;
-            if (_inflatedLength > _maxMessage)
-            {
-                return InflateOutcome.Failed;
-            }
-
-            if (_decoder.MessageType == WebSocketMessageType.Text && !_inflatedUtf8.TryValidate(_buffer.AsSpan(0, written), endOfMessage))
-            {
-                return InflateOutcome.Failed; // 1007
-            }
-
-            Deliver(_buffer.AsSpan(0, written), endOfMessage);
-            return InflateOutcome.Delivered;
-        }
-
-        private void StartMessage()
-        {
-            _message.Clear();
-            _messageType = _decoder.MessageType;
-            _inflatedLength = 0;
-            _inflatedUtf8.Reset();
-            _compressedInputComplete = false;
-        }
-
         private void Deliver(ReadOnlySpan<byte> chunk, bool endOfMessage)
         {
-            FuzzInvariantException.Check(_decoder.MessageType == _messageType, "message type changed within a message");
+            if (!_inMessage)
+            {
+                _inMessage = true;
+                _messageType = _protocol.MessageType;
+                _message.Clear();
+            }
+
+            FuzzInvariantException.Check(_protocol.MessageType == _messageType, "message type changed within a message");
             _message.Write(chunk);
             FuzzInvariantException.Check(_message.WrittenCount <= _maxMessage, $"message of {_message.WrittenCount} bytes over the {_maxMessage}-byte limit");
             if (!endOfMessage)
@@ -274,10 +196,8 @@ internal static class FrameDecoderTarget
                 FuzzInvariantException.Check(System.Text.Unicode.Utf8.IsValid(_message.WrittenSpan), "a text message with invalid UTF-8 was delivered");
             }
 
-            _message.Clear();
+            _inMessage = false;
         }
-
-        private static Span<byte> LimitTo(Span<byte> span, int length) => span.Length > length ? span[..length] : span;
     }
 
     /// <summary>

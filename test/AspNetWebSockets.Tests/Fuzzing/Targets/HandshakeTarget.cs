@@ -1,5 +1,6 @@
 using System.Text;
 using AspNetWebSockets.Compression;
+using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using Microsoft.Extensions.Primitives;
 
@@ -205,7 +206,10 @@ internal static class HandshakeTarget
         }
 
         var negotiation = new PerMessageDeflateNegotiation(options);
-        _ = negotiation.TryNegotiate(offers, out _);
+        if (negotiation.TryNegotiate(offers, out _, out IWebSocketExtensionSession? session))
+        {
+            session.Dispose();
+        }
     }
 
     private static void CheckOrigin(string origin, string host, string scheme, StringValues allowedValues)

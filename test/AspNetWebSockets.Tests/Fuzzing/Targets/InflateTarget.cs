@@ -1,12 +1,14 @@
 using System.Buffers;
 using System.IO.Compression;
 using AspNetWebSockets.Compression;
+using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets.Fuzzing;
 
 /// <summary>
-/// Target "inflate": <see cref="MessageInflater"/> over arbitrary compressed messages fed in arbitrary pieces, with a
-/// small output buffer and a decompressed-size cap, as the connection uses it; plus round trips through
+/// Target "inflate": permessage-deflate's receive side as the connection runs it — <see cref="WebSocketProtocol"/> with a
+/// <see cref="PerMessageDeflateSession"/> — over arbitrary compressed messages, each sent as one masked RSV1 frame and
+/// delivered in arbitrary pieces, with a small receive buffer and a decompressed-size cap; plus round trips through
 /// <see cref="MessageDeflater"/> and through a stock DEFLATE encoder that ends each message with a BFINAL block.
 /// </summary>
 /// <remarks>
@@ -15,14 +17,14 @@ namespace AspNetWebSockets.Fuzzing;
 /// <item>bits 0–2 window bits 9–15, bit 3 context takeover, bits 4–5 mode: 0 or 3 raw compressed input,
 /// 1 round trip through MessageDeflater, 2 round trip through <see cref="DeflateStream"/> (one finished stream per
 /// message, window 15).</item>
-/// <item>output buffer: 1–256 bytes.</item>
+/// <item>receive buffer: 1–256 bytes.</item>
 /// <item>cap on decompressed bytes per message (raw mode): 256 B – 64 KiB.</item>
 /// <item>split seed for the input pieces.</item>
 /// <item>compression level for the round trips, 1–9.</item>
 /// </list>
-/// Invariants: nothing throws; output never exceeds the buffer; once a message's input is complete, every inflate call
-/// produces bytes or ends the message (else the receive loop would wait for input that never comes); the staging
-/// buffer always has room after its input was inflated; round trips reproduce the messages exactly.
+/// Invariants: nothing throws; output never exceeds the buffer; once a message's last byte has arrived, the protocol
+/// finishes the message or fails it (else the receive loop would wait for input that never comes); corrupt data fails
+/// with 1007 and an oversized message with 1009; round trips reproduce the messages exactly.
 /// </remarks>
 internal static class InflateTarget
 {
@@ -43,112 +45,109 @@ internal static class InflateTarget
             windowBits = 15; // DeflateStream always compresses with a 32 KiB window
         }
 
-        using var inflater = new MessageInflater(windowBits, contextTakeover);
+        long limit = mode is 1 or 2 ? long.MaxValue : cap;
+        var session = new PerMessageDeflateSession(
+            new PerMessageDeflateParameters(windowBits, !contextTakeover, windowBits, !contextTakeover), new WebSocketCompressionOptions(), WebSocketRole.Server);
+        var protocol = new WebSocketProtocol(WebSocketRole.Server, new DecoderLimits(limit, limit, 4096), session, ReservedBit.Rsv1);
         using var deflater = mode == 1 ? new MessageDeflater(level, windowBits, memoryLevel: 8, contextTakeover) : null;
         using var compressed = new PooledBufferWriter();
+        var wire = new ArrayBufferWriter<byte>();
         byte[] output = new byte[outputSize];
         var inflated = new ArrayBufferWriter<byte>();
-
-        int index = -1;
-        while (!input.Rest.IsEmpty)
+        try
         {
-            int length = input.UInt16();
-            ReadOnlySpan<byte> rest = input.Rest;
-            ReadOnlySpan<byte> message = rest[..Math.Min(length, rest.Length)];
-            input = new FuzzInput(rest[message.Length..]);
+            int index = -1;
+            while (!input.Rest.IsEmpty)
+            {
+                int length = input.UInt16();
+                ReadOnlySpan<byte> rest = input.Rest;
+                ReadOnlySpan<byte> message = rest[..Math.Min(length, rest.Length)];
+                input = new FuzzInput(rest[message.Length..]);
 
-            ReadOnlySpan<byte> payload;
-            compressed.Reset();
-            switch (mode)
-            {
-                case 1:
-                    deflater!.Compress(message, compressed);
-                    payload = compressed.WrittenSpan;
-                    break;
-                case 2:
-                    payload = CompressWithDeflateStream(message, level);
-                    break;
-                default:
-                    payload = message;
-                    break;
-            }
+                ReadOnlySpan<byte> payload;
+                compressed.Reset();
+                switch (mode)
+                {
+                    case 1:
+                        deflater!.Compress(message, compressed);
+                        payload = compressed.WrittenSpan;
+                        break;
+                    case 2:
+                        payload = CompressWithDeflateStream(message, level);
+                        break;
+                    default:
+                        payload = message;
+                        break;
+                }
 
-            inflated.Clear();
-            bool ok = InflateMessage(inflater, payload, output, mode is 1 or 2 ? int.MaxValue : cap, ref splitter, inflated);
-            index++;
-            if (mode is 1 or 2)
-            {
-                FuzzInvariantException.Check(ok, $"message {index} ({message.Length} bytes), compressed by a real DEFLATE encoder to {Convert.ToHexString(payload)}, failed to inflate");
-                FuzzInvariantException.Check(inflated.WrittenSpan.SequenceEqual(message), $"round trip changed a {message.Length}-byte message into {inflated.WrittenCount} bytes");
+                // The client's frame: masked, final, RSV1 (compressed).
+                wire.Clear();
+                FrameWriter.WriteFrame(wire, WebSocketRole.Client, WebSocketOpcode.Binary, fin: true, ReservedBit.Rsv1, payload);
+
+                inflated.Clear();
+                ProtocolViolation violation = ReceiveMessage(protocol, wire.WrittenSpan, output, ref splitter, inflated);
+                index++;
+                if (mode is 1 or 2)
+                {
+                    FuzzInvariantException.Check(violation == ProtocolViolation.None, $"message {index} ({message.Length} bytes), compressed by a real DEFLATE encoder to {Convert.ToHexString(payload)}, failed: {violation}");
+                    FuzzInvariantException.Check(inflated.WrittenSpan.SequenceEqual(message), $"round trip changed a {message.Length}-byte message into {inflated.WrittenCount} bytes");
+                }
+                else if (violation != ProtocolViolation.None)
+                {
+                    FuzzInvariantException.Check(violation is ProtocolViolation.InvalidCompressedData or ProtocolViolation.MessageTooBig, $"raw compressed input failed with {violation}");
+                    FuzzInvariantException.Check(violation != ProtocolViolation.MessageTooBig || inflated.WrittenCount <= cap, "the cap was passed before the protocol stopped");
+                    return; // the connection fails (1007 or 1009) and drops the session
+                }
             }
-            else if (!ok)
-            {
-                return; // the connection fails (1007 or 1009) and drops the inflater
-            }
+        }
+        finally
+        {
+            protocol.Dispose();
         }
     }
 
-    /// <summary>Feeds one message and drains the output; false when the data is invalid or the cap is exceeded.</summary>
-    private static bool InflateMessage(MessageInflater inflater, ReadOnlySpan<byte> payload, byte[] output, int cap, ref Splitter splitter, ArrayBufferWriter<byte> inflated)
+    /// <summary>Delivers one message's frame in pieces and collects the decoded output; returns the violation, if any.</summary>
+    private static ProtocolViolation ReceiveMessage(WebSocketProtocol protocol, ReadOnlySpan<byte> frame, byte[] output, ref Splitter splitter, ArrayBufferWriter<byte> inflated)
     {
-        long total = 0;
+        byte[] pending = [];
         int offset = 0;
-        do
+        while (true)
         {
-            // A piece of compressed payload as one frame (or TCP read) would bring it.
-            int piece = splitter.Next(payload.Length - offset);
+            // A piece of the frame as one TCP read would bring it, after what the last read left unconsumed.
+            int piece = splitter.Next(frame.Length - offset);
+            pending = [.. pending, .. frame.Slice(offset, piece)];
+            offset += piece;
+            bool complete = offset == frame.Length;
+
+            var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(pending));
             while (true)
             {
-                Span<byte> space = inflater.GetInputSpan();
-                int count = Math.Min(space.Length, piece);
-                FuzzInvariantException.Check(count > 0 || piece == 0, "the inflater's staging buffer is full after its input was drained");
-                payload.Slice(offset, count).CopyTo(space);
-                offset += count;
-                piece -= count;
-                bool complete = offset == payload.Length;
-                inflater.CommitInput(count, complete);
-
-                // Drain: with input incomplete, stop when it asks for more; once complete, every call must give bytes or finish.
-                while (true)
+                ProtocolEvent received = protocol.Receive(ref reader, output, out int written, out bool endOfMessage);
+                FuzzInvariantException.Check(written >= 0 && written <= output.Length, $"decoded {written} bytes into a {output.Length}-byte buffer");
+                if (received == ProtocolEvent.Violation)
                 {
-                    InflateStatus status = inflater.Inflate(output, out int written);
-                    FuzzInvariantException.Check(written >= 0 && written <= output.Length, $"inflated {written} bytes into a {output.Length}-byte buffer");
-                    if (status == InflateStatus.InvalidData)
-                    {
-                        FuzzInvariantException.Check(!inflater.InMessage, "InvalidData left the inflater in a message");
-                        return false;
-                    }
-
-                    total += written;
-                    if (total > cap)
-                    {
-                        return false; // 1009: the bomb stops here, having cost no more than the output buffer
-                    }
-
-                    inflated.Write(output.AsSpan(0, written));
-                    if (status == InflateStatus.MessageComplete)
-                    {
-                        FuzzInvariantException.Check(complete, "the inflater finished a message before its last byte was committed");
-                        FuzzInvariantException.Check(!inflater.InMessage, "MessageComplete but the inflater is still in the message");
-                        return true;
-                    }
-
-                    if (written == 0)
-                    {
-                        FuzzInvariantException.Check(!complete, "inflater produced nothing and did not finish a message whose input is complete");
-                        break;
-                    }
+                    return protocol.Violation;
                 }
 
-                if (piece == 0)
+                if (received == ProtocolEvent.NeedMoreData)
                 {
                     break;
                 }
-            }
-        }
-        while (offset < payload.Length);
 
-        throw new FuzzInvariantException("unreachable: the last piece either completes the message or fails");
+                FuzzInvariantException.Check(received == ProtocolEvent.Data, $"a data frame produced {received}");
+                FuzzInvariantException.Check(written > 0 || endOfMessage, "Data without bytes or the end of the message");
+                inflated.Write(output.AsSpan(0, written));
+                if (endOfMessage)
+                {
+                    FuzzInvariantException.Check(complete && reader.End, "the message ended before its last byte arrived");
+                    FuzzInvariantException.Check(!protocol.HasPendingOutput, "the message ended with output still pending");
+                    return ProtocolViolation.None;
+                }
+            }
+
+            FuzzInvariantException.Check(!complete, "the protocol waits for more input after the whole message arrived");
+            pending = pending[(int)reader.Consumed..];
+        }
     }
 
     private static byte[] CompressWithDeflateStream(ReadOnlySpan<byte> message, int level)

@@ -1,10 +1,9 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using AspNetWebSockets.Broadcast;
 using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 
-namespace AspNetWebSockets.Tests.Broadcast;
+namespace AspNetWebSockets.Tests.Protocol;
 
 /// <summary>Frame once, compress once: the shared frames a broadcast writes to every member.</summary>
 public sealed class PreparedMessageTests
@@ -28,9 +27,9 @@ public sealed class PreparedMessageTests
         byte[] text = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("{\"room\":\"lobby\",\"text\":\"hello\"} ", 200)));
         PreparedMessage message = PreparedMessage.Create(text, WebSocketMessageType.Text);
 
-        ReadOnlyMemory<byte> first = message.GetCompressedFrame(15, 6, 8);
-        ReadOnlyMemory<byte> again = message.GetCompressedFrame(15, 6, 8);
-        ReadOnlyMemory<byte> smaller = message.GetCompressedFrame(10, 6, 8);
+        ReadOnlyMemory<byte> first = EncodedFrame(message, Session(15));
+        ReadOnlyMemory<byte> again = EncodedFrame(message, Session(15)); // another member with the same window
+        ReadOnlyMemory<byte> smaller = EncodedFrame(message, Session(10));
 
         Assert.True(first.Equals(again)); // the very same bytes for every member with this window
         Assert.Equal(2, message.CompressionCount);
@@ -49,6 +48,39 @@ public sealed class PreparedMessageTests
             byte[] output = new byte[text.Length + 16];
             Assert.Equal(InflateStatus.MessageComplete, inflater.Inflate(output, out int written));
             Assert.Equal(text, output[..written]);
+        }
+    }
+
+    [Fact]
+    public void A_message_below_the_compression_threshold_is_shared_as_the_plain_frame()
+    {
+        PreparedMessage message = PreparedMessage.Create("hi"u8, WebSocketMessageType.Text);
+
+        ReadOnlyMemory<byte> frame = EncodedFrame(message, Session(15, minMessageSize: 64));
+
+        Assert.True(frame.Equals(message.Frame));
+        Assert.Equal(0, message.CompressionCount);
+    }
+
+    [Fact]
+    public void A_session_with_context_takeover_has_no_shared_encoding()
+    {
+        using var session = new PerMessageDeflateSession(new PerMessageDeflateParameters(15, ServerNoContextTakeover: false, 15, false), new WebSocketCompressionOptions(), WebSocketRole.Server);
+
+        Assert.Null(session.SharedEncodingKey);
+    }
+
+    /// <summary>A server session without context takeover, whose per-message encoding every such session shares.</summary>
+    private static PerMessageDeflateSession Session(int windowBits, int minMessageSize = 0) =>
+        new(new PerMessageDeflateParameters(windowBits, ServerNoContextTakeover: true, 15, ClientNoContextTakeover: false),
+            new WebSocketCompressionOptions { MinMessageSize = minMessageSize },
+            WebSocketRole.Server);
+
+    private static ReadOnlyMemory<byte> EncodedFrame(PreparedMessage message, PerMessageDeflateSession session)
+    {
+        using (session)
+        {
+            return message.GetEncodedFrame(session.SharedEncodingKey!, session, ReservedBit.Rsv1);
         }
     }
 }
