@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using AspNetWebSockets.Compression;
 using AspNetWebSockets.Protocol;
 using AspNetWebSockets.TestShared;
 using Xunit;
@@ -155,20 +156,20 @@ public class FrameParserPropertyTests
 
             // Whole buffer at once.
             int destination = RandomDestinationSize(random, bytes.Length);
-            var whole = new DecoderDriver(WebSocketRole.Server, Limits, destination);
+            var whole = new DecoderDriver(new WebSocketProtocol(WebSocketRole.Server, Limits), destination);
             whole.Feed(bytes);
             AssertSameItems(expected, whole, context + " whole");
             Assert.All(whole.Events, e => Assert.InRange(e.Length, 0, e.Status == DecodeStatus.Control ? 125 : destination));
 
             // One multi-segment sequence with random boundaries (1..N segments, empty ones possible).
             int[] cuts = Sequences.RandomCuts(random, bytes.Length, random.Next(1, 64));
-            var segmented = new DecoderDriver(WebSocketRole.Server, Limits, RandomDestinationSize(random, bytes.Length));
+            var segmented = new DecoderDriver(new WebSocketProtocol(WebSocketRole.Server, Limits), RandomDestinationSize(random, bytes.Length));
             segmented.Feed(Sequences.SplitMemory(bytes, cuts));
             AssertSameItems(expected, segmented, context + " segmented");
 
             // Random reads, each appended to what the decoder left unconsumed.
             cuts = Sequences.RandomCuts(random, bytes.Length, random.Next(1, 200));
-            var reads = new DecoderDriver(WebSocketRole.Server, Limits, RandomDestinationSize(random, bytes.Length));
+            var reads = new DecoderDriver(new WebSocketProtocol(WebSocketRole.Server, Limits), RandomDestinationSize(random, bytes.Length));
             foreach (ReadOnlyMemory<byte> read in Sequences.SplitMemory(bytes, cuts))
             {
                 reads.Feed([read]);
@@ -179,7 +180,7 @@ public class FrameParserPropertyTests
             // Byte by byte (small streams only, to bound the run time).
             if (bytes.Length <= 4096)
             {
-                var byteByByte = new DecoderDriver(WebSocketRole.Server, Limits, RandomDestinationSize(random, bytes.Length));
+                var byteByByte = new DecoderDriver(new WebSocketProtocol(WebSocketRole.Server, Limits), RandomDestinationSize(random, bytes.Length));
                 byteByByte.FeedAll(bytes, 1);
                 AssertSameItems(expected, byteByByte, context + " byte by byte");
             }
@@ -226,8 +227,15 @@ public class FrameParserPropertyTests
                     break;
             }
 
-            var driver = new DecoderDriver(WebSocketRole.Server, new DecoderLimits(1 << 16, 1 << 16, 16), RandomDestinationSize(random, bytes.Length));
-            driver.Decoder.AllowedReservedBits = (byte)(random.Next(2) == 0 ? ReservedBit.Rsv1 : 0);
+            // The protocol object as the connection runs it, with permessage-deflate negotiated half the time (RSV1
+            // frames then reach the inflater, whose output is capped by the message limit).
+            var limits = new DecoderLimits(1 << 16, 1 << 16, 16);
+            bool deflate = random.Next(2) == 0;
+            using PerMessageDeflateSession? extension = deflate
+                ? new PerMessageDeflateSession(new PerMessageDeflateParameters(15, false, 15, false), new WebSocketCompressionOptions(), WebSocketRole.Server)
+                : null;
+            int destinationSize = RandomDestinationSize(random, bytes.Length);
+            var driver = new DecoderDriver(new WebSocketProtocol(WebSocketRole.Server, limits, extension, ReservedBit.Rsv1), destinationSize);
             DecodeStatus status = DecodeStatus.NeedMoreData;
             int[] cuts = Sequences.RandomCuts(random, bytes.Length, random.Next(1, 40));
             foreach (ReadOnlyMemory<byte> read in Sequences.SplitMemory(bytes, cuts))
@@ -241,7 +249,9 @@ public class FrameParserPropertyTests
 
             Assert.True(status is DecodeStatus.NeedMoreData or DecodeStatus.Violation, context);
             Assert.Equal(status == DecodeStatus.Violation, driver.Violation != ProtocolViolation.None);
-            Assert.True(driver.Calls <= 2 * bytes.Length + cuts.Length + 2, $"{context}: {driver.Calls} calls for {bytes.Length} bytes");
+            // Inflated output arrives a destination's worth per call, up to the message limit, without consuming input.
+            long inflateCalls = deflate ? 2 * (limits.MaxMessageSize / destinationSize + 1) : 0;
+            Assert.True(driver.Calls <= 2 * bytes.Length + cuts.Length + 2 + inflateCalls, $"{context}: {driver.Calls} calls for {bytes.Length} bytes");
             if (status == DecodeStatus.Violation)
             {
                 violations++;
