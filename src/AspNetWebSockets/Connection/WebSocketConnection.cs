@@ -107,13 +107,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// <summary>The protocol object this connection drives.</summary>
     internal WebSocketProtocol Engine => _protocol;
 
-    /// <summary>
-    /// This connection as a <see cref="WebSocket"/>, for libraries written against <c>System.Net.WebSockets</c>. It behaves
-    /// like the framework's own WebSocket where applications can observe it. Use either it or this connection's own
-    /// receive methods, not both.
-    /// </summary>
-    /// <returns>A <see cref="WebSocket"/> over this connection.</returns>
-    public WebSocket AsWebSocket() => _webSocket ??= new Compatibility.ConnectionWebSocket(this);
+    /// <summary>The <see cref="WebSocket"/> view of this connection, once the compatibility layer made one (see <c>AsWebSocket</c>).</summary>
+    internal WebSocket? WebSocketView
+    {
+        get => _webSocket;
+        set => _webSocket = value;
+    }
 
     /// <summary>Closes the connection at once, without a close handshake. <see cref="Closed"/> reports 1006.</summary>
     public void Abort() => Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
