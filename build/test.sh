@@ -3,6 +3,13 @@
 # Needs the .NET 10 SDK; installs the rest (Debian's Chromium, the Node ws client, Redis) idempotently through
 # build/install-prerequisites.sh and build/start-redis.sh, so this stays the one command a newcomer and CI run.
 set -euo pipefail
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+case "$*" in
+  -h|--help) usage; exit 0 ;;
+  "") ;;
+  *) echo "test.sh: unknown argument(s): $* (it takes none; --help prints usage)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 results="artifacts/test-results"
