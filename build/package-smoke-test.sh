@@ -75,7 +75,9 @@ for id in AspNetWebSockets AspNetWebSockets.Testing AspNetWebSockets.Redis; do
   for expected in '<license type="expression">MIT</license>' '<readme>README.md</readme>' '<repository type="git"' 'commit="'; do
     grep -qF "$expected" <<<"$nuspec" || fail "$id's nuspec lacks $expected"
   done
-  unzip -l "$nupkg" | grep -q ' README.md$' || fail "$id's package lacks README.md"
+  # Listed into a variable first: with pipefail, grep -q ending the pipe early would fail it through SIGPIPE.
+  listing="$(unzip -l "$nupkg")"
+  grep -q ' README.md$' <<<"$listing" || fail "$id's package lacks README.md"
 done
 
 # 2. A fresh web app that references the package, outside the repository (no Directory.*.props of ours apply).
@@ -124,7 +126,7 @@ dotnet "$app/bin/Release/net10.0/SmokeApp.dll" --urls http://127.0.0.1:0 >"$work
 app_pid=$!
 port=""
 for _ in $(seq 1 600); do
-  port="$(sed -n 's|.*Now listening on: http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$work/app.log" | head -n 1)"
+  port="$(sed -n 's|.*Now listening on: http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$work/app.log" | sed -n 1p)"
   [ -n "$port" ] && break
   kill -0 "$app_pid" 2>/dev/null || break
   sleep 0.1
