@@ -1,39 +1,131 @@
 #!/usr/bin/env bash
-# Side-by-side WebSocket echo benchmark (see build/bench/README.md).
-#   build/bench.sh            full run: 3 interleaved rounds of A B C per scenario (~5-8 min), writes artifacts/bench/results.md
-#   build/bench.sh --quick    smoke run: 1 round, short durations, 1,000 idle connections
-#   build/bench.sh --micro    BenchmarkDotNet micro-benchmarks of the protocol core (short job)
-#   build/bench.sh --broadcast  one message to 1,000 and 10,000 connections: ours, built-in, Node's ws, measured by the
-#                             C epoll client (--rounds N --conns 1000,10000 --sizes 64,4096 --quick); artifacts/bench/broadcast.md
-#   build/bench.sh --client c   the echo scenarios 1, 2, 3, 6 with the C epoll client instead of the C# LoadGen
-#                             (--scenarios --rounds --warmup --duration --quick); artifacts/bench/results-c.md
-# Both are driven by build/bench/epoll-client/run.sh.
-#   build/bench.sh --idle-heap [--conns N]  where an idle connection's managed memory goes, ours and the built-in, by
-#                             owner (Kestrel HTTP, socket transport, runtime, WebSocket layer), from dotnet-gcdump
-#                             snapshots; build/bench/idle-heap/run.sh, artifacts/bench/idle-heap.md
-# Any other arguments go to the load generator, e.g. --scenarios 1,3 --rounds 5 --duration 5 --idle 2000.
+# Side-by-side WebSocket benchmarks (see build/bench/README.md). Arguments are checked before anything is built.
+#
+#   build/bench.sh [--quick] [--scenarios 1,3,...] [--rounds N] [--warmup S] [--duration S]
+#                  [--handshake-duration S] [--idle N] [--global-warmup S]
+#       the echo servers A (ours), B (ASP.NET Core's built-in) and C (raw Kestrel TCP) with the C# load generator,
+#       scenarios 1-7, 3 interleaved rounds (~5-8 min); writes artifacts/bench/results.md. --quick: 1 round, short runs,
+#       1,000 idle connections.
+#   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S]
+#       the echo scenarios 1, 2, 3 and 6 with the C epoll client; artifacts/bench/results-c.md
+#   build/bench.sh --broadcast [--quick] [--rounds N] [--conns 1000,10000] [--sizes 64,4096]
+#       one message to 1,000 and 10,000 connections: ours, built-in, Node's ws, measured by the C epoll client;
+#       artifacts/bench/broadcast.md (the C client's modes run through build/bench/epoll-client/run.sh)
+#   build/bench.sh --idle-heap [--conns N]
+#       where an idle connection's managed memory goes, ours and the built-in, by owner, from dotnet-gcdump snapshots;
+#       build/bench/idle-heap/run.sh, artifacts/bench/idle-heap.md
+#   build/bench.sh --micro [--filter PATTERN] [-- BENCHMARKDOTNET-ARGS...]
+#       BenchmarkDotNet micro-benchmarks of the protocol core (short job); artifacts/bench/micro/
+#   build/bench.sh --help
+#
+# S is seconds (decimals allowed), N a whole number. BENCH_SERVER_ARGS (environment) is appended to every .NET
+# server's command line in the C-client modes (see build/bench/epoll-client/run.sh).
 set -euo pipefail
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+fail_usage() { echo "bench.sh: $*" >&2; echo "Run build/bench.sh --help for usage." >&2; exit 2; }
+
+# Parse and check every argument here, before anything is built: the drivers and the load generator would only
+# reject a mistake after a Release build.
+mode=echo client=cs
+seen=()
+micro_args=()
+is_whole() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
+is_seconds() { [[ "$1" =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)$ ]]; }
+is_list() { [[ "$1" =~ ^[0-9]+(,[0-9]+)*$ ]]; }
+set_mode() {
+  if [ "$mode" != echo ] && [ "$mode" != "$1" ]; then fail_usage "--$mode and --$1 cannot be combined"; fi
+  mode="$1"
+}
+args=("$@")
+# value: the argument after option $a into $v (and step over it).
+value() {
+  if [ $((i + 1)) -ge ${#args[@]} ]; then fail_usage "$a needs a value"; fi
+  v="${args[$((i + 1))]}"
+  i=$((i + 1))
+}
+i=0
+while [ $i -lt ${#args[@]} ]; do
+  a="${args[$i]}"
+  case "$a" in
+    -h|--help) usage; exit 0 ;;
+    --quick) seen+=(quick) ;;
+    --micro) set_mode micro ;;
+    --broadcast) set_mode broadcast ;;
+    --idle-heap) set_mode idle-heap ;;
+    --client)
+      value
+      case "$v" in c) client=c ;; cs) client=cs ;; *) fail_usage "--client is c (the C epoll client) or cs (the C# load generator, the default)" ;; esac ;;
+    --scenarios) value; is_list "$v" || fail_usage "--scenarios needs numbers separated by commas, e.g. 1,3"; seen+=(scenarios); scenarios="$v" ;;
+    --conns) value; is_list "$v" || fail_usage "--conns needs a number or numbers separated by commas"; seen+=(conns); conns="$v" ;;
+    --sizes) value; is_list "$v" || fail_usage "--sizes needs byte counts separated by commas, e.g. 64,4096"; seen+=(sizes) ;;
+    --rounds|--idle) value; is_whole "$v" || fail_usage "$a needs a whole number above 0"; seen+=("${a#--}") ;;
+    --warmup|--duration|--handshake-duration|--global-warmup)
+      value; is_seconds "$v" || fail_usage "$a needs a number of seconds"; seen+=("${a#--}") ;;
+    --filter) value; seen+=(filter) ;;
+    --) micro_args=("${args[@]:$((i + 1))}"); seen+=(passthrough); break ;;
+    *) fail_usage "unknown argument $a" ;;
+  esac
+  i=$((i + 1))
+done
+if [ "$client" = c ]; then
+  [ "$mode" = echo ] || fail_usage "--client c runs the echo scenarios; it cannot be combined with --$mode"
+  mode=client-c
+fi
+
+# Which options each mode takes, and the scenario numbers it knows.
+case "$mode" in
+  echo) allowed="quick scenarios rounds warmup duration handshake-duration idle global-warmup"; known_scenarios="1 2 3 4 5 6 7" ;;
+  client-c) allowed="quick scenarios rounds warmup duration"; known_scenarios="1 2 3 6" ;;
+  broadcast) allowed="quick rounds conns sizes" ;;
+  idle-heap) allowed="conns" ;;
+  micro) allowed="filter passthrough" ;;
+esac
+for o in ${seen[@]+"${seen[@]}"}; do
+  case " $allowed " in *" $o "*) ;; *)
+    if [ "$o" = passthrough ]; then fail_usage "'--' (arguments for BenchmarkDotNet) only goes with --micro"; fi
+    fail_usage "--$o does not apply to the ${mode} benchmark" ;;
+  esac
+done
+if [ -n "${scenarios:-}" ]; then
+  for s in ${scenarios//,/ }; do
+    case " $known_scenarios " in *" $s "*) ;; *) fail_usage "no scenario $s in this mode (known: $known_scenarios)" ;; esac
+  done
+fi
+if [ "$mode" = idle-heap ] && [ -n "${conns:-}" ] && ! is_whole "$conns"; then
+  fail_usage "--idle-heap takes one connection count (--conns N)"
+fi
+
 # shellcheck source=build/bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
 
-# The broadcast benchmark and the C-client echo run have their own driver (a C client, and a Node server for broadcast).
-prev=""
-for a in "$@"; do
-  if [ "$a" = --broadcast ]; then exec "$root/build/bench/epoll-client/run.sh" broadcast "$@"; fi
-  if [ "$a" = --idle-heap ]; then exec "$root/build/bench/idle-heap/run.sh" "$@"; fi
-  if [ "$prev" = --client ] && [ "$a" = c ]; then exec "$root/build/bench/epoll-client/run.sh" echo "$@"; fi
-  prev="$a"
-done
+# The broadcast benchmark, the C-client echo run and the idle-heap split have their own drivers.
+case "$mode" in
+  broadcast) exec "$root/build/bench/epoll-client/run.sh" broadcast "$@" ;;
+  client-c) exec "$root/build/bench/epoll-client/run.sh" echo "$@" ;;
+  idle-heap) exec "$root/build/bench/idle-heap/run.sh" "$@" ;;
+esac
 
 micro=0
 args=()
-for a in "$@"; do
-  case "$a" in
-    --micro) micro=1 ;;
-    *) args+=("$a") ;;
-  esac
-done
-
+if [ "$mode" = micro ]; then
+  micro=1
+  skip=0
+  for a in "$@"; do
+    if [ "$skip" = 0 ]; then
+      case "$a" in --micro) continue ;; --) skip=1; continue ;; esac
+    fi
+    args+=("$a")
+  done
+else
+  # The load generator takes the rest; "--client cs" only named it.
+  prev=""
+  for a in "$@"; do
+    if [ "$a" = --client ]; then prev="$a"; continue; fi
+    if [ "$prev" = --client ]; then prev=""; continue; fi
+    args+=("$a")
+  done
+fi
 
 if [ "$micro" = 1 ]; then
   cd "$out"

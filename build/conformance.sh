@@ -4,6 +4,13 @@
 # Ends with one line: "conformance: N passed, N failed, N skipped"; exits non-zero if any case failed.
 # Needs the .NET 10 SDK and Node (20+) for the report.
 set -euo pipefail
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+case "$*" in
+  -h|--help) usage; exit 0 ;;
+  "") ;;
+  *) echo "conformance.sh: unknown argument(s): $* (it takes none; --help prints usage)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 project="test/AspNetWebSockets.ConformanceTests/AspNetWebSockets.ConformanceTests.csproj"

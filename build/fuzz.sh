@@ -21,14 +21,16 @@ update_corpus=0
 targets=()
 all_targets=(frames handshake inflate utf8)
 
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+need_value() { [ "$2" -ge 2 ] || { echo "fuzz.sh: $1 needs a value (--help prints usage)" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds) seconds="$2"; shift 2 ;;
-    --target) targets+=("$2"); shift 2 ;;
-    --timeout) timeout_ms="$2"; shift 2 ;;
+    --seconds) need_value "$1" $#; seconds="$2"; shift 2 ;;
+    --target) need_value "$1" $#; targets+=("$2"); shift 2 ;;
+    --timeout) need_value "$1" $#; timeout_ms="$2"; shift 2 ;;
     --update-corpus) update_corpus=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "fuzz.sh: unknown argument: $1 (--help prints usage)" >&2; exit 2 ;;
   esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
@@ -36,6 +38,7 @@ for t in "${targets[@]}"; do
   case " ${all_targets[*]} " in *" $t "*) ;; *) echo "unknown target: $t (known: ${all_targets[*]})" >&2; exit 2 ;; esac
 done
 case "$seconds" in ''|*[!0-9]*) echo "--seconds needs a whole number" >&2; exit 2 ;; esac
+case "$timeout_ms" in ''|*[!0-9]*) echo "--timeout needs a whole number of milliseconds" >&2; exit 2 ;; esac
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

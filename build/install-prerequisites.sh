@@ -4,6 +4,13 @@
 # does not work here), node and npm, and the Node packages of the ws client (npm ci from the committed lock).
 # Safe to run again: each step is skipped when already done. Exits non-zero when a step fails.
 set -euo pipefail
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+case "$*" in
+  -h|--help) usage; exit 0 ;;
+  "") ;;
+  *) echo "install-prerequisites.sh: unknown argument(s): $* (it takes none; --help prints usage)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 node_dir="test/AspNetWebSockets.RealClientTests/node"

@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
 # Starts the Redis server the Redis backplane tests use: 127.0.0.1:${REDIS_TEST_PORT:-6390}, daemonized, no persistence.
 # Idempotent: installs Debian's redis-server if missing, does nothing if that port already answers PING.
-# Stop it with: redis-cli -p 6390 shutdown nosave
+#
+#   build/start-redis.sh [--started-file FILE]
+#
+# --started-file FILE: when this run starts Redis, writes the server's process id to FILE; when Redis was already
+# running (someone else's), removes FILE. A caller stops only a Redis it started (build/test.sh does):
+#   pid=$(cat FILE) && [ "$(redis-cli -p 6390 info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')" = "$pid" ] \
+#     && redis-cli -p 6390 shutdown nosave
 set -euo pipefail
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+started_file=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --started-file)
+      [ $# -ge 2 ] && [ -n "$2" ] || { echo "start-redis.sh: --started-file needs a file name" >&2; exit 2; }
+      started_file="$2"; shift ;;
+    *) echo "start-redis.sh: unknown argument $1 (--help prints usage)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -z "$started_file" ] || rm -f "$started_file"
 port="${REDIS_TEST_PORT:-6390}"
 
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -24,6 +44,9 @@ redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemoni
 for _ in $(seq 1 50); do
   if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
     echo "start-redis: ready; REDIS_TEST_ENDPOINT=127.0.0.1:$port"
+    if [ -n "$started_file" ]; then
+      redis-cli -h 127.0.0.1 -p "$port" info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p' > "$started_file"
+    fi
     exit 0
   fi
   sleep 0.1

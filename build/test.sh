@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Runs every test of the solution and ends with one line: "tests: N passed, N failed, N skipped".
+# Runs every test of the solution, then the package smoke test (build/package-smoke-test.sh: the packed libraries
+# installed into a fresh `dotnet new web` app, serving a WebSocket echo), and ends with one line:
+# "tests: N passed, N failed, N skipped" (the smoke test counted as one test).
 # Needs the .NET 10 SDK; installs the rest (Debian's Chromium, the Node ws client, Redis) idempotently through
 # build/install-prerequisites.sh and build/start-redis.sh, so this stays the one command a newcomer and CI run.
 set -euo pipefail
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+case "$*" in
+  -h|--help) usage; exit 0 ;;
+  "") ;;
+  *) echo "test.sh: unknown argument(s): $* (it takes none; --help prints usage)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 results="artifacts/test-results"
@@ -13,10 +22,21 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 ./build/install-prerequisites.sh
 
-# The Redis backplane tests need a real Redis on loopback; started here (idempotently) and stopped on exit.
-./build/start-redis.sh
+# The Redis backplane tests need a real Redis on loopback; started here if none answers, and stopped on exit only if
+# this run started it (a Redis that was already running belongs to someone else). The process id check makes sure
+# the Redis stopped is still the one started here.
+redis_started="$results/redis-started-pid"
+./build/start-redis.sh --started-file "$redis_started"
 export REDIS_TEST_ENDPOINT=127.0.0.1:6390
-trap 'redis-cli -p 6390 shutdown nosave >/dev/null 2>&1 || true' EXIT
+stop_own_redis() {
+  [ -s "$redis_started" ] || return 0
+  local pid
+  pid="$(cat "$redis_started")"
+  if [ "$(redis-cli -p 6390 info server 2>/dev/null | sed -n 's/^process_id:\([0-9]*\).*/\1/p')" = "$pid" ]; then
+    redis-cli -p 6390 shutdown nosave >/dev/null 2>&1 || true
+  fi
+}
+trap stop_own_redis EXIT
 
 dotnet build AspNetWebSockets.sln -c Debug -nologo -v quiet -clp:ErrorsOnly
 
@@ -34,6 +54,20 @@ if [ -z "$total" ]; then
   echo "No test summary was printed." >&2
   status=1
 fi
+
+# One more test outside the solution: the packages install into a fresh app and serve a WebSocket echo
+# (build/package-smoke-test.sh), counted with the others.
+smoke_log="$results/package-smoke-test.log"
+smoke_status=0
+timeout 15m ./build/package-smoke-test.sh >"$smoke_log" 2>&1 || smoke_status=$?
+if [ "$smoke_status" = 0 ] && grep -qx 'package smoke test: passed' "$smoke_log"; then
+  passed=$((${passed:-0} + 1))
+else
+  sed 's/^/  /' "$smoke_log" | tail -n 40
+  echo "package smoke test: FAILED (exit $smoke_status; log: $smoke_log)"
+  failed=$((${failed:-0} + 1))
+fi
+grep -x 'package smoke test: passed' "$smoke_log" || true
 
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 if [ "${failed:-0}" -gt 0 ]; then

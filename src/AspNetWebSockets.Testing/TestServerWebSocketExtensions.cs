@@ -1,6 +1,4 @@
 using System.IO.Pipelines;
-using AspNetWebSockets.Handshake;
-using AspNetWebSockets.Transport;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -59,7 +57,7 @@ public static class TestServerWebSocketExtensions
         var toClient = new Pipe();
         var serverStream = new DuplexPipeStream(toServer.Reader, toClient.Writer);
         var upgraded = new TaskCompletionSource<IHeaderDictionary>(TaskCreationOptions.RunContinuationsAsynchronously);
-        string key = WebSocketAccept.CreateClientKey();
+        string key = ClientHandshake.CreateKey();
         int queryStart = path.IndexOf('?');
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -84,21 +82,8 @@ public static class TestServerWebSocketExtensions
 
         IHeaderDictionary headers = await upgraded.Task.ConfigureAwait(false);
         string? subProtocol = ClientHandshake.ValidateResponse(StatusCodes.Status101SwitchingProtocols, headers, key, options);
-        var transport = new PipeTransport(
-            new DuplexPipe(toClient.Reader, toServer.Writer),
-            abort: () =>
-            {
-                toServer.Writer.Complete();
-                toClient.Reader.Complete();
-            },
-            completeOnClose: true);
-        return ClientHandshake.CreateConnection(transport, subProtocol, options);
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
+        // Disposing the client's stream (abort, or after the close handshake) completes its two pipe ends: the server reads end-of-stream.
+        var clientStream = new DuplexPipeStream(toClient.Reader, toServer.Writer);
+        return ClientHandshake.CreateConnection(clientStream, subProtocol, options);
     }
 }

@@ -1,10 +1,6 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
-using AspNetWebSockets.Handshake;
-using AspNetWebSockets.Transport;
 using Microsoft.AspNetCore.Http;
 
 namespace AspNetWebSockets.Testing;
@@ -36,30 +32,29 @@ public static class WebSocketTestClient
         timeout.CancelAfter(options.HandshakeTimeout);
 
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        StreamTransport? transport = null;
+        Stream? stream = null;
         try
         {
             await socket.ConnectAsync(uri.Host, uri.Port, timeout.Token).ConfigureAwait(false);
-            Stream stream = new NetworkStream(socket, ownsSocket: true);
+            stream = new NetworkStream(socket, ownsSocket: true);
             if (secure)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false, options.RemoteCertificateValidation);
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = uri.IdnHost }, timeout.Token).ConfigureAwait(false);
                 stream = ssl;
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = uri.IdnHost }, timeout.Token).ConfigureAwait(false);
             }
 
-            transport = new StreamTransport(stream);
-            string key = WebSocketAccept.CreateClientKey();
-            await WriteRequestAsync(transport.Output, uri, key, options, timeout.Token).ConfigureAwait(false);
-            (int status, IHeaderDictionary headers) = await ReadResponseHeadAsync(transport.Input, timeout.Token).ConfigureAwait(false);
+            string key = ClientHandshake.CreateKey();
+            await WriteRequestAsync(stream, uri, key, options, timeout.Token).ConfigureAwait(false);
+            (int status, IHeaderDictionary headers) = await ReadResponseHeadAsync(stream, timeout.Token).ConfigureAwait(false);
             string? subProtocol = ClientHandshake.ValidateResponse(status, headers, key, options);
-            return ClientHandshake.CreateConnection(transport, subProtocol, options);
+            return ClientHandshake.CreateConnection(stream, subProtocol, options);
         }
         catch
         {
-            if (transport is not null)
+            if (stream is not null)
             {
-                transport.Abort();
+                await stream.DisposeAsync().ConfigureAwait(false);
             }
             else
             {
@@ -70,7 +65,7 @@ public static class WebSocketTestClient
         }
     }
 
-    private static async Task WriteRequestAsync(PipeWriter output, Uri uri, string key, WebSocketClientOptions options, CancellationToken cancellationToken)
+    private static async Task WriteRequestAsync(Stream output, Uri uri, string key, WebSocketClientOptions options, CancellationToken cancellationToken)
     {
         IHeaderDictionary headers = new HeaderDictionary();
         headers.Host = uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{uri.Port}";
@@ -87,33 +82,34 @@ public static class WebSocketTestClient
 
         request.Append("\r\n");
         await output.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()), cancellationToken).ConfigureAwait(false);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Reads the status line and headers (bounded), leaving any bytes after them in the pipe for the frame decoder.</summary>
-    private static async Task<(int Status, IHeaderDictionary Headers)> ReadResponseHeadAsync(PipeReader input, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the status line and headers (bounded) a byte at a time, so that no byte after them is consumed: the server
+    /// may send its first frames right behind the 101, and those belong to the connection that takes over the stream.
+    /// A handshake response is a few hundred bytes, read once per connection.
+    /// </summary>
+    private static async Task<(int Status, IHeaderDictionary Headers)> ReadResponseHeadAsync(Stream input, CancellationToken cancellationToken)
     {
-        while (true)
+        byte[] head = new byte[MaxResponseHeadSize];
+        int length = 0;
+        while (length < 4 || !head.AsSpan(length - 4, 4).SequenceEqual("\r\n\r\n"u8))
         {
-            ReadResult read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            var reader = new SequenceReader<byte>(buffer);
-            if (reader.TryReadTo(out ReadOnlySequence<byte> head, "\r\n\r\n"u8))
+            if (length == head.Length)
             {
-                (int, IHeaderDictionary) parsed = ParseHead(Encoding.ASCII.GetString(head));
-                input.AdvanceTo(reader.Position);
-                return parsed;
+                throw new WebSocketHandshakeException(0, new HeaderDictionary(), "The handshake response head is too large.");
             }
 
-            if (buffer.Length > MaxResponseHeadSize || read.IsCompleted)
+            if (await input.ReadAsync(head.AsMemory(length, 1), cancellationToken).ConfigureAwait(false) == 0)
             {
-                input.AdvanceTo(buffer.Start);
-                throw new WebSocketHandshakeException(0, new HeaderDictionary(), read.IsCompleted
-                    ? "The server closed the connection during the handshake."
-                    : "The handshake response head is too large.");
+                throw new WebSocketHandshakeException(0, new HeaderDictionary(), "The server closed the connection during the handshake.");
             }
 
-            input.AdvanceTo(buffer.Start, buffer.End);
+            length++;
         }
+
+        return ParseHead(Encoding.ASCII.GetString(head, 0, length - 4));
     }
 
     private static (int Status, IHeaderDictionary Headers) ParseHead(string head)

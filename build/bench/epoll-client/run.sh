@@ -16,11 +16,17 @@ set -euo pipefail
 # shellcheck source=build/bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  broadcast|echo) ;;
+  *) echo "epoll-client/run.sh: the first argument is broadcast or echo (normally reached through build/bench.sh)" >&2; exit 2 ;;
+esac
 what="$1"; shift
 rounds=3 quick=0
 conns_list="1000,10000" sizes="64,4096"          # broadcast
 scenarios="1,2,3,6" warmup=2 duration=3          # echo
-usage() {
+usage_error() {
   echo "usage: build/bench.sh --broadcast [--rounds N] [--conns 1000,10000] [--sizes 64,4096] [--quick]" >&2
   echo "       build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--quick]" >&2
   exit 2
@@ -28,7 +34,8 @@ usage() {
 while [ $# -gt 0 ]; do
   case "$1" in
     --broadcast) ;;
-    --client) [ "${2:-}" = c ] || usage; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --client) [ "${2:-}" = c ] || usage_error; shift ;;
     --rounds) rounds="$2"; shift ;;
     --conns) conns_list="$2"; shift ;;
     --sizes) sizes="$2"; shift ;;
@@ -36,7 +43,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="$2"; shift ;;
     --duration) duration="$2"; shift ;;
     --quick) quick=1 ;;
-    *) usage ;;
+    *) usage_error ;;
   esac
   shift
 done

@@ -11,8 +11,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 conns=5000
 while [ $# -gt 0 ]; do
   case "$1" in
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     --idle-heap) ;;
-    --conns) conns="$2"; shift ;;
+    --conns) [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "usage: build/bench.sh --idle-heap [--conns N]" >&2; exit 2; }; conns="$2"; shift ;;
     *) echo "usage: build/bench.sh --idle-heap [--conns N]" >&2; exit 2 ;;
   esac
   shift

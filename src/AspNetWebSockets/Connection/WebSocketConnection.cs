@@ -204,14 +204,24 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
         catch (Exception e)
         {
-            Log.TransportFailed(_logger, ConnectionId, e);
+            if (_peerClose is null) // see TransportFailed: after the peer's close frame, a vanished peer is no fault
+            {
+                Log.TransportFailed(_logger, ConnectionId, e);
+            }
+
             _transport.Abort();
         }
     }
 
     private WebSocketException TransportFailed(Exception e)
     {
-        Log.TransportFailed(_logger, ConnectionId, e);
+        // A peer that sends its close frame and then drops the TCP connection without waiting for our echo (a browser
+        // closing a tab does) has closed cleanly (RFC 6455 §7.1.4), and a failure after the connection ended changes
+        // nothing: logging those exceptions beside "clean: True" would read as a fault.
+        if (_peerClose is null && ReadyState != WebSocketReadyState.Closed)
+        {
+            Log.TransportFailed(_logger, ConnectionId, e);
+        }
 
         // If the peer's close frame already arrived, its code is how the connection ended (RFC 6455 §7.1.5), even if
         // our echo could not be written because the peer closed the TCP connection first.

@@ -3,6 +3,8 @@ using System.IO.Pipelines;
 using System.Net.WebSockets;
 using AspNetWebSockets.Protocol;
 using AspNetWebSockets.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AspNetWebSockets.Tests.Connection;
 
@@ -22,7 +24,8 @@ internal sealed class InMemoryPeer : IAsyncDisposable
 
     /// <param name="pauseWriterThreshold">The server's output pipe pauses above this many unread bytes (0: never), so sends can be made to wait.</param>
     /// <param name="abortEndsClientReader">Whether the transport's abort ends the client's reading side, as a reset socket would (pending server flushes then fail).</param>
-    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false)
+    /// <param name="logger">The server connection's logger (none by default).</param>
+    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false, ILogger? logger = null)
     {
         _toClient = new Pipe(new PipeOptions(
             pauseWriterThreshold: pauseWriterThreshold,
@@ -31,7 +34,7 @@ internal sealed class InMemoryPeer : IAsyncDisposable
         Action abort = abortEndsClientReader ? CompleteClientReader : static () => { };
         Connection = new WebSocketConnection(
             new PipeTransport(new DuplexPipe(_toServer.Reader, _toClient.Writer), abort, completeOnClose: true),
-            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5) });
+            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5), Logger = logger ?? NullLogger.Instance });
     }
 
     public WebSocketConnection Connection { get; }
@@ -39,6 +42,13 @@ internal sealed class InMemoryPeer : IAsyncDisposable
     public async Task WriteAsync(byte[] bytes) => await _toServer.Writer.WriteAsync(bytes);
 
     public async Task EndInputAsync() => await _toServer.Writer.CompleteAsync();
+
+    /// <summary>Drops the connection as a peer closing its socket does: the server reads end-of-stream and its writes fail.</summary>
+    public async Task DropAsync()
+    {
+        CompleteClientReader();
+        await EndInputAsync();
+    }
 
     /// <summary>
     /// Decodes the server's output, calling <paramref name="onFrame"/> with each whole message (Text/Binary opcode) and
