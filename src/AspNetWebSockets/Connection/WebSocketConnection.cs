@@ -204,7 +204,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
         catch (Exception e)
         {
-            if (_peerClose is null) // see TransportFailed: after the peer's close frame, a vanished peer is no fault
+            if (!_protocol.CloseReceived) // see TransportFailed: after the peer's close frame, a vanished peer is no fault
             {
                 Log.TransportFailed(_logger, ConnectionId, e);
             }
@@ -218,7 +218,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // A peer that sends its close frame and then drops the TCP connection without waiting for our echo (a browser
         // closing a tab does) has closed cleanly (RFC 6455 §7.1.4), and a failure after the connection ended changes
         // nothing: logging those exceptions beside "clean: True" would read as a fault.
-        if (_peerClose is null && ReadyState != WebSocketReadyState.Closed)
+        if (!_protocol.CloseReceived && ReadyState != WebSocketReadyState.Closed)
         {
             Log.TransportFailed(_logger, ConnectionId, e);
         }
