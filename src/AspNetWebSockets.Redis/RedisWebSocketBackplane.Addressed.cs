@@ -35,6 +35,20 @@ public sealed partial class RedisWebSocketBackplane
             return; // not started (or stopped): single-node delivery only
         }
 
+        byte[] body = EncodeAddressed(_nodeId, message);
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(AddressedChannel), body, CommandFlags.FireAndForget).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            LogPublishFailed(_logger, e);
+        }
+    }
+
+    /// <summary>The wire form of an addressed message published by node <paramref name="nodeId"/>.</summary>
+    internal static byte[] EncodeAddressed(byte[] nodeId, WebSocketAddressedMessage message)
+    {
         WebSocketTarget target = message.Target;
         string name = target.Name ?? string.Empty;
         int size = AddressedHeaderSize + Encoding.UTF8.GetByteCount(name) + 2 + message.Payload.Length;
@@ -45,7 +59,7 @@ public sealed partial class RedisWebSocketBackplane
 
         byte[] body = new byte[size];
         body[0] = FormatVersion;
-        _nodeId.CopyTo(body, 1);
+        nodeId.CopyTo(body, 1);
         body[17] = message.MessageType == WebSocketMessageType.Text ? (byte)1 : (byte)2;
         body[18] = (byte)target.Kind;
         int offset = WriteString(body, 19, name);
@@ -57,14 +71,7 @@ public sealed partial class RedisWebSocketBackplane
         }
 
         message.Payload.Span.CopyTo(body.AsSpan(offset));
-        try
-        {
-            await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(AddressedChannel), body, CommandFlags.FireAndForget).ConfigureAwait(false);
-        }
-        catch (RedisException e)
-        {
-            LogPublishFailed(_logger, e);
-        }
+        return body;
     }
 
     /// <summary>Delivers an addressed message from another node (version, node id and type already checked).</summary>
@@ -137,6 +144,11 @@ public sealed partial class RedisWebSocketBackplane
 
     private static int WriteString(byte[] body, int offset, string value)
     {
+        if (Encoding.UTF8.GetByteCount(value) > ushort.MaxValue)
+        {
+            throw new ArgumentException("A target name or excepted connection id is longer than 65,535 UTF-8 bytes.", nameof(value));
+        }
+
         int length = Encoding.UTF8.GetBytes(value, body.AsSpan(offset + 2));
         BinaryPrimitives.WriteUInt16BigEndian(body.AsSpan(offset), checked((ushort)length));
         return offset + 2 + length;

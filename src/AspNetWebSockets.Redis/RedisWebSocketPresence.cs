@@ -306,15 +306,13 @@ public sealed partial class RedisWebSocketPresence : IWebSocketPresence, IWebSoc
         if (second < 0
             || !int.TryParse(text.AsSpan(1, first - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int connLength)
             || !int.TryParse(text.AsSpan(first + 1, second - first - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int userLength)
-            || connLength == 0
-            || text.Length - second - 1 < connLength + userLength)
+            || connLength == 0)
         {
             return false;
         }
 
-        // Lengths from Lua are in bytes; ids here are ASCII (connection ids) or the app's user ids: check they round-trip.
-        string rest = text[(second + 1)..];
-        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(rest);
+        // Lengths from Lua are in UTF-8 bytes (a user id may be any text), so the fields are cut from the bytes.
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text[(second + 1)..]);
         if (utf8.Length < connLength + userLength)
         {
             return false;
