@@ -2,6 +2,7 @@ using AspNetWebSockets.Authentication;
 using AspNetWebSockets.Handshake;
 using AspNetWebSockets.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -59,8 +60,6 @@ public static class WebSocketAccessTokenExtensions
 
     private static readonly WebSocketAccessTokenOptions Defaults = new();
 
-    /// <summary>An RFC 6455 upgrade or an RFC 8441 extended CONNECT for <c>websocket</c>.</summary>
-    internal static bool IsHandshake(HttpContext context) =>
-        HttpHandshake.ExtendedConnect(context) is not null
-        || (HttpMethods.IsGet(context.Request.Method) && context.Request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase));
+    private static bool IsHandshake(HttpContext context) =>
+        context.Features.Get<IHttpRequestFeature>() is { } request && WebSocketAccessTokenRedactingServer.IsHandshake(request, context.Features);
 }

@@ -87,7 +87,8 @@ internal sealed class WebSocketAccessTokenRedactingServer(IServer inner, string 
         return token is { Length: > 0 } ? token : null;
     }
 
-    private static bool IsHandshake(IHttpRequestFeature request, IFeatureCollection features)
+    /// <summary>An RFC 6455 upgrade (GET with <c>Upgrade: websocket</c>) or an RFC 8441 extended CONNECT for <c>websocket</c>.</summary>
+    internal static bool IsHandshake(IHttpRequestFeature request, IFeatureCollection features)
     {
         if (features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
         {

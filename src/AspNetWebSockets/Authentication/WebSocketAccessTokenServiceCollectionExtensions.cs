@@ -7,12 +7,14 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers browser-safe bearer tokens for WebSocket handshakes.</summary>
 public static class WebSocketAccessTokenServiceCollectionExtensions
 {
+    private const string TestServerTypeName = "Microsoft.AspNetCore.TestHost.TestServer";
+
     /// <summary>
     /// Configures where <see cref="WebSocketAccessTokenExtensions.GetWebSocketAccessToken"/> looks for a token and wraps the
     /// already registered server (Kestrel) so a handshake's query-string token is taken out of the request before hosting,
     /// HTTP or W3C logging see it (they log <c>access_token=[redacted]</c>). Call it after the server is chosen (with
     /// <c>WebApplication.CreateBuilder</c>, anywhere on <c>builder.Services</c>); the app's authentication scheme still decides
-    /// whether the token is valid.
+    /// whether the token is valid. A TestServer is not wrapped (tests cast <c>IServer</c> to it).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets options, or null for the defaults (<c>access_token</c> query parameter, <c>access_token.</c> subprotocol prefix).</param>
@@ -65,7 +67,11 @@ public static class WebSocketAccessTokenServiceCollectionExtensions
             object server = inner.ImplementationInstance
                 ?? inner.ImplementationFactory?.Invoke(services)
                 ?? ActivatorUtilities.CreateInstance(services, inner.ImplementationType!);
-            return new WebSocketAccessTokenRedactingServer((IServer)server, parameter);
+            // TestServer is left as it is: tests reach it by casting IServer (GetTestServer()). There the token still works,
+            // only unredacted in hosting's logs.
+            return server.GetType().FullName == TestServerTypeName
+                ? (IServer)server
+                : new WebSocketAccessTokenRedactingServer((IServer)server, parameter);
         }
     }
 }

@@ -1,5 +1,7 @@
 using System.Net;
 using AspNetWebSockets.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
 
 namespace AspNetWebSockets.IntegrationTests.Authentication;
 
@@ -93,6 +95,30 @@ public sealed class BrowserTokenTests
         Assert.Null(AspNetWebSockets.Authentication.WebSocketAccessTokenRedactingServer.Redact("?other=1", "access_token", out string none));
         Assert.Equal("?other=1", none);
         Assert.Equal("a b/c", AspNetWebSockets.Authentication.WebSocketAccessTokenRedactingServer.Redact("?access%5Ftoken=a+b%2Fc", "access_token", out _));
+    }
+
+    [Fact]
+    public async Task On_TestServer_the_server_is_not_wrapped_and_the_token_is_read_from_the_query_and_only_on_WebSocket_endpoints()
+    {
+        await using TestApp app = await TestApp.StartAsync(
+            TransportMode.InMemory,
+            a =>
+            {
+                a.MapWebSocket("/ws", (WebSocketConnection socket, HttpContext context) =>
+                    socket.SendTextAsync("token " + (context.Request.GetWebSocketAccessToken() ?? "none")).AsTask());
+                a.MapGet("/api", (HttpContext context) => "token " + (context.Request.GetWebSocketAccessToken() ?? "none"));
+            },
+            services: s => s.AddWebSocketAccessTokens());
+        Assert.NotNull(app.App.GetTestServer()); // IServer is still the TestServer
+
+        await using WebSocketConnection socket = await app.ConnectAsync("/ws?access_token=abc");
+        using (WebSocketMessage? reply = await socket.ReceiveAsync(Ct))
+        {
+            Assert.Equal("token abc", reply!.GetText());
+        }
+
+        using HttpClient http = app.App.GetTestClient();
+        Assert.Equal("token none", await http.GetStringAsync("/api?access_token=abc", Ct));
     }
 
     private static async Task WaitForAsync(Func<bool> condition)
