@@ -35,7 +35,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ ${#projects[@]} -eq 0 ]; then
-  for f in src/*/PublicAPI.Shipped.txt; do projects+=("$(dirname "$f")"); done
+  # Shortest name first: src/AspNetWebSockets before the packages built on it, whose builds need it recorded.
+  while IFS= read -r f; do projects+=("$(dirname "$f")"); done < <(ls src/*/PublicAPI.Shipped.txt | awk '{ print length($0) "\t" $0 }' | sort -n | cut -f2-)
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

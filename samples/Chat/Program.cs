@@ -1,10 +1,16 @@
+using System.Security.Claims;
 using System.Text.Json;
 using AspNetWebSockets;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.Tokens;
 using Serilog;
 
-// Chat sample: rooms on /chat/{room}?name=..., subprotocol chat.v1, presence, a page at /.
-// Run: dotnet run --project samples/Chat [-- --urls http://127.0.0.1:5090] [--redis 127.0.0.1:6379]
-// With --redis (or configuration key "redis"), two instances on two ports sharing that Redis form one chat.
+// Chat sample: sign in with a name (POST /token issues a short-lived JWT), then /chat/{room}?access_token=... with
+// subprotocol chat.v1; a live member list per room, direct messages ("/msg bob hi"), and the socket closes with 1008
+// when the token expires (the page gets a new token and reconnects). A page at /.
+// Run: dotnet run --project samples/Chat [-- --urls http://127.0.0.1:5090] [--redis 127.0.0.1:6379] [--tokenLifetimeSeconds 30]
+// With --redis (or configuration key "redis"), two instances on two ports sharing that Redis form one chat (rooms,
+// member lists and direct messages span both).
 Log.Logger = new LoggerConfiguration()
     .MinimumLevel.Information()
     .WriteTo.Console()
@@ -19,6 +25,7 @@ builder.Host.UseSerilog((context, configuration) => configuration
     .WriteTo.Console());
 
 builder.Services.AddWebSockets(o => o.MaxMessageSize = 16 * 1024);
+builder.Services.AddWebSocketAccessTokens(); // the token leaves the query string before anything logs the request
 WebSocketGroupsBuilder groups = builder.Services.AddWebSocketGroups(o =>
 {
     o.MaxBufferedAmountPerMember = 256 * 1024;
@@ -27,17 +34,53 @@ WebSocketGroupsBuilder groups = builder.Services.AddWebSocketGroups(o =>
 string? redis = builder.Configuration["redis"];
 if (!string.IsNullOrWhiteSpace(redis))
 {
-    groups.AddRedisBackplane(redis, o => o.ChannelPrefix = builder.Configuration["redisPrefix"] ?? "chat-sample");
+    string prefix = builder.Configuration["redisPrefix"] ?? "chat-sample";
+    groups.AddRedisBackplane(redis, o => o.ChannelPrefix = prefix)
+          .AddRedisPresence(redis, o => o.KeyPrefix = prefix);
 }
+
+builder.Services.AddSingleton<ChatTokens>();
+builder.Services.AddAuthorization();
+builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<ChatTokens>((o, tokens) =>
+{
+    o.TokenValidationParameters = new TokenValidationParameters
+    {
+        ValidateIssuer = false,
+        ValidateAudience = false,
+        IssuerSigningKey = tokens.Key,
+        ClockSkew = TimeSpan.Zero, // expiry is part of the demo
+    };
+    o.Events = new JwtBearerEvents
+    {
+        // Browsers cannot send Authorization on a WebSocket: take the token from the query string, on WebSocket endpoints only.
+        OnMessageReceived = c =>
+        {
+            c.Token ??= c.Request.GetWebSocketAccessToken();
+            return Task.CompletedTask;
+        },
+    };
+});
 
 var app = builder.Build();
 app.UseSerilogRequestLogging();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 
-app.MapWebSocket("/chat/{room:regex(^[A-Za-z0-9_-]{{1,32}}$)}", async (WebSocketConnection socket, string room, HttpContext http, IWebSocketGroups rooms, ILogger<Program> logger) =>
+app.MapPost("/token", (TokenRequest request, ChatTokens tokens) =>
 {
-    string name = http.Request.Query["name"].ToString().Trim() is { Length: > 0 and <= 32 } n ? n : "guest-" + Random.Shared.Next(1000, 10000);
+    if (!ChatTokens.IsValidName(request.Name))
+    {
+        return Results.BadRequest("A name is 1-32 letters, digits, '_' or '-'.");
+    }
+
+    (string token, DateTime expires) = tokens.Issue(request.Name!);
+    return Results.Ok(new { token, expiresAt = expires });
+});
+
+app.MapWebSocket("/chat/{room:regex(^[A-Za-z0-9_-]{{1,32}}$)}", async (WebSocketConnection socket, string room, ClaimsPrincipal user, IWebSocketGroups rooms, IWebSocketSender sender, ILogger<Program> logger) =>
+{
+    string name = user.FindFirstValue(ClaimTypes.NameIdentifier)!;
     await rooms.AddAsync(socket, room);
     logger.LogInformation("{User} joined room {Room} ({Members} here)", name, room, rooms.GetLocalMembers(room).Count);
     await rooms.SendToGroupAsync(room, Json(new { type = "presence", @event = "join", user = name, room }));
@@ -56,6 +99,19 @@ app.MapWebSocket("/chat/{room:regex(^[A-Za-z0-9_-]{{1,32}}$)}", async (WebSocket
                 text = text[..1000];
             }
 
+            // "/msg <name> <text>": a direct message to every connection of that user, on any node, and a copy to the sender's.
+            if (text.StartsWith("/msg ", StringComparison.Ordinal) && text[5..].Split(' ', 2) is [var to, var body] && ChatTokens.IsValidName(to))
+            {
+                string direct = Json(new { type = "direct", from = name, to, text = body, at = DateTimeOffset.UtcNow });
+                await sender.SendAsync(WebSocketTarget.User(to), direct);
+                if (to != name)
+                {
+                    await sender.SendAsync(WebSocketTarget.User(name), direct);
+                }
+
+                continue;
+            }
+
             await rooms.SendToGroupAsync(room, Json(new { type = "message", user = name, text, at = DateTimeOffset.UtcNow }));
         }
     }
@@ -65,19 +121,47 @@ app.MapWebSocket("/chat/{room:regex(^[A-Za-z0-9_-]{{1,32}}$)}", async (WebSocket
         await rooms.SendToGroupAsync(room, Json(new { type = "presence", @event = "leave", user = name, room }));
         logger.LogInformation("{User} left room {Room}", name, room);
     }
-}).WithSubProtocols("chat.v1");
+})
+.WithSubProtocols("chat.v1")
+.RequireAuthorization()
+.CloseOnAuthenticationExpiration();
+
+// Member lists: every node hears every room change (presence spans nodes with Redis) and sends the room's current members,
+// across all nodes, to its own connections in that room.
+IWebSocketPresence presence = app.Services.GetRequiredService<IWebSocketPresence>();
+IWebSocketGroups localRooms = app.Services.GetRequiredService<IWebSocketGroups>();
+IWebSocketSender localSender = app.Services.GetRequiredService<IWebSocketSender>();
+presence.Subscribe(async change =>
+{
+    if (change.Group is not { } room)
+    {
+        return;
+    }
+
+    IReadOnlyList<WebSocketPresenceMember> members = await presence.GetGroupMembersAsync(room);
+    var list = WebSocketPreparedMessage.Text(Json(new { type = "members", room, users = members.Select(m => m.UserId).OfType<string>().Distinct().Order().ToArray() }));
+    foreach (WebSocketConnection member in localRooms.GetLocalMembers(room))
+    {
+        // A local connection id never reaches the backplane; the send does not wait for a slow member.
+        await localSender.SendAsync(WebSocketTarget.Connection(member.ConnectionId), list);
+    }
+});
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     foreach (string url in app.Urls)
     {
-        Log.Information("Chat sample listening: open {Url} in a browser (backplane: {Backplane})", url, string.IsNullOrWhiteSpace(redis) ? "in-memory" : "redis " + redis);
+        Log.Information("Chat sample listening: open {Url} in a browser (backplane and presence: {Backplane})", url, string.IsNullOrWhiteSpace(redis) ? "in-memory" : "redis " + redis);
     }
 });
 
 app.Run();
 
 static string Json<T>(T value) => JsonSerializer.Serialize(value);
+
+/// <summary>The body of POST /token.</summary>
+/// <param name="Name">The name to sign in with.</param>
+internal sealed record TokenRequest(string? Name);
 
 /// <summary>The entry point, visible to WebApplicationFactory in tests.</summary>
 public partial class Program;

@@ -32,10 +32,11 @@ public static class RedisBackplaneExtensions
         builder.Services.TryAddSingleton<RedisWebSocketBackplane>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IWebSocketBackplane>(sp => sp.GetRequiredService<RedisWebSocketBackplane>()));
 
-        // Starting the groups service with the backplane makes sure its receiver is set before messages arrive.
+        // Starting the groups and sender services with the backplane makes sure their receivers are set before messages arrive.
         builder.Services.AddSingleton<IHostedService>(sp =>
         {
             _ = sp.GetRequiredService<IWebSocketGroups>();
+            _ = sp.GetRequiredService<IWebSocketSender>();
             return sp.GetRequiredService<RedisWebSocketBackplane>();
         });
         return builder;

@@ -147,6 +147,12 @@ public sealed partial class RedisWebSocketBackplane : IWebSocketBackplane, IHost
             return; // our own broadcast: already delivered locally
         }
 
+        if (channel == AddressedChannel)
+        {
+            await OnAddressedAsync(body, channel).ConfigureAwait(false);
+            return;
+        }
+
         string? group;
         if (channel == _allChannel)
         {

@@ -21,6 +21,21 @@ public interface IWebSocketBackplane
     /// <summary>Sets the receiver of broadcasts from other nodes; the groups service calls this once. Messages must be handed over in the order they were published by each node.</summary>
     /// <param name="receiver">Called for each message from another node, one at a time.</param>
     void SetReceiver(Func<WebSocketBackplaneMessage, ValueTask> receiver);
+
+    /// <summary>
+    /// Publishes a message for a connection, a user, a group or all (<see cref="IWebSocketSender"/>) to the other nodes, in
+    /// the same order as this node's other publications. The default does nothing (a single node).
+    /// </summary>
+    /// <param name="message">The message and its target.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when the message has been handed to the transport.</returns>
+    ValueTask PublishAddressedAsync(WebSocketAddressedMessage message, CancellationToken cancellationToken = default) => default;
+
+    /// <summary>Sets the receiver of addressed messages from other nodes; the sender service calls this once. The default ignores it.</summary>
+    /// <param name="receiver">Called for each message from another node, one at a time, in each node's publishing order.</param>
+    void SetAddressedReceiver(Func<WebSocketAddressedMessage, ValueTask> receiver)
+    {
+    }
 }
 
 /// <summary>A broadcast as it travels between nodes.</summary>

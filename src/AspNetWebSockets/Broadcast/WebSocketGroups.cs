@@ -166,8 +166,8 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         return default;
     }
 
-    /// <summary>Starts one send per member, never waiting for any of them.</summary>
-    private void DeliverLocal(string? group, PreparedMessage message, WebSocketConnection? except)
+    /// <summary>Starts one send per member, never waiting for any of them; <paramref name="target"/> (from <see cref="IWebSocketSender"/>) adds connection ids to skip.</summary>
+    private void DeliverLocal(string? group, PreparedMessage message, WebSocketConnection? except, in WebSocketTarget target = default)
     {
         if (group is null)
         {
@@ -177,14 +177,14 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
             {
                 foreach (KeyValuePair<WebSocketConnection, byte> entry in _server.Connections)
                 {
-                    SendToMember(entry.Key, message, except);
+                    SendToMember(entry.Key, message, except, target);
                 }
             }
             else
             {
                 foreach (KeyValuePair<WebSocketConnection, Member> entry in _members)
                 {
-                    SendToMember(entry.Key, message, except);
+                    SendToMember(entry.Key, message, except, target);
                 }
             }
         }
@@ -192,14 +192,14 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         {
             foreach (KeyValuePair<WebSocketConnection, byte> entry in g.Members)
             {
-                SendToMember(entry.Key, message, except);
+                SendToMember(entry.Key, message, except, target);
             }
         }
     }
 
-    private void SendToMember(WebSocketConnection connection, PreparedMessage message, WebSocketConnection? except)
+    private void SendToMember(WebSocketConnection connection, PreparedMessage message, WebSocketConnection? except, in WebSocketTarget target = default)
     {
-        if (ReferenceEquals(connection, except) || connection.ReadyState != WebSocketReadyState.Open)
+        if (ReferenceEquals(connection, except) || connection.ReadyState != WebSocketReadyState.Open || target.Excludes(connection.ConnectionId))
         {
             return;
         }

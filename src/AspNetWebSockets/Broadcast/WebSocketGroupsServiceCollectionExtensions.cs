@@ -9,7 +9,9 @@ public static class WebSocketGroupsServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the groups and broadcast service (<see cref="IWebSocketGroups"/>, a singleton) with the in-memory (single-node)
-    /// backplane unless another <see cref="IWebSocketBackplane"/> is registered. Call it before or after <c>AddWebSockets</c>.
+    /// backplane unless another <see cref="IWebSocketBackplane"/> is registered, and with it addressing
+    /// (<see cref="IWebSocketSender"/>) and presence (<see cref="IWebSocketPresence"/>, in-memory unless replaced).
+    /// Call it before or after <c>AddWebSockets</c>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets options, or null for the defaults.</param>
@@ -27,7 +29,7 @@ public static class WebSocketGroupsServiceCollectionExtensions
         }
 
         services.TryAddSingleton<IWebSocketBackplane, InMemoryWebSocketBackplane>();
-        services.TryAddSingleton<IWebSocketGroups, WebSocketGroups>();
+        services.AddWebSocketAddressingAndPresence();
         return new WebSocketGroupsBuilder(services);
     }
 }

@@ -174,13 +174,15 @@ internal sealed class WebSocketEndpointHandler
             Extensions = extensions.Header,
             Extension = extensions.Session,
             ExtensionBits = extensions.ReservedBits,
-            ConnectionId = context.Connection.Id,
+            // Unique per node, so addressing by id works: HTTP/2 streams share their TCP connection's id, and TestServer has none.
+            ConnectionId = connect is null && !string.IsNullOrEmpty(context.Connection.Id) ? context.Connection.Id : context.TraceIdentifier,
             Logger = server.Logger,
             Heartbeat = server.Heartbeat,
             Metrics = server.Metrics,
         });
         server.Register(connection);
         context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
+        WebSocketConnectionListeners.NotifyConnected(context, connection, server.Logger);
         return connection;
     }
 

@@ -71,6 +71,7 @@ public static class WebSocketEndpointRouteBuilderExtensions
         builder.Add(b =>
         {
             b.DisplayName = $"WebSocket {pattern}";
+            b.Metadata.Add(WebSocketEndpointMarker.Instance);
 
             // Attributes on the handler ([Authorize], [EnableCors], …) become endpoint metadata, as for minimal APIs.
             foreach (Attribute attribute in handler.Method.GetCustomAttributes())

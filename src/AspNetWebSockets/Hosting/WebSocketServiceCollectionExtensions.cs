@@ -37,6 +37,8 @@ public static class WebSocketServiceCollectionExtensions
         services.TryAddScoped(static sp => sp.GetRequiredService<WebSocketConnectionAccessor>().Connection
             ?? throw new InvalidOperationException("WebSocketConnection is only available inside a MapWebSocket handler's request."));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketShutdownService>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWebSocketConnectionListener, AspNetWebSockets.Authentication.AuthenticationExpiryListener>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, WebSocketKestrelLimitsSetup>());
         return services;
     }

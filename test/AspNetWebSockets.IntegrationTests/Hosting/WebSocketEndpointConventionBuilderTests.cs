@@ -47,7 +47,7 @@ public sealed class WebSocketEndpointConventionBuilderTests
         Endpoint chat = Assert.Single(endpoints, e => e.DisplayName == "WebSocket /chat");
         Assert.NotNull(chat.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>());
         Assert.NotNull(chat.Metadata.GetMetadata<IEndpointNameMetadata>());
-        Assert.Equal(3, chat.Metadata.Count(m => m.GetType().Namespace == "AspNetWebSockets.Hosting"));
+        Assert.Equal(3, chat.Metadata.Count(m => m.GetType().Name.EndsWith("Metadata", StringComparison.Ordinal) && m.GetType().Namespace == "AspNetWebSockets.Hosting"));
         Assert.Single(endpoints, e => e.DisplayName == "WebSocket /typed (NoopHandler)");
     }
 
