@@ -43,7 +43,16 @@ public sealed partial class WebSocketConnection
         {
             while (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false))
             {
-                yield return message;
+                // Tracing hook (issue 17): an opt-in span per message while the application handles it.
+                System.Diagnostics.Activity? span = _settings.MessageTracer?.StartProcess(message);
+                try
+                {
+                    yield return message;
+                }
+                finally
+                {
+                    span?.Dispose();
+                }
             }
         }
         finally

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using AspNetWebSockets.Compression;
+using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using AspNetWebSockets.Protocol;
@@ -156,9 +158,23 @@ internal sealed class WebSocketEndpointHandler
         Action abortConnection = lifetime is null ? static () => { } : lifetime.Abort;
 
         // HTTP/2 answers 200 and carries the frames on the stream; HTTP/1.1 answers 101 and hands over the connection.
-        Stream stream = connect is not null
-            ? await connect.AcceptAsync().ConfigureAwait(false)
-            : await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        ActivityContext traceParent = WebSocketActivitySource.Source.HasListeners() ? WebSocketActivitySource.ParentOf(context) : default;
+        Activity? upgradeSpan = WebSocketActivitySource.StartUpgrade(context, traceParent); // tracing hook (issue 17)
+        Stream stream;
+        try
+        {
+            stream = connect is not null
+                ? await connect.AcceptAsync().ConfigureAwait(false)
+                : await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            WebSocketActivitySource.StopUpgrade(upgradeSpan, e);
+            throw;
+        }
+
+        WebSocketActivitySource.StopUpgrade(upgradeSpan, error: null);
+        Activity? connectionSpan = WebSocketActivitySource.StartConnection(context, traceParent, subProtocol, extensions.Header);
         WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
 
         var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
@@ -178,7 +194,15 @@ internal sealed class WebSocketEndpointHandler
             Logger = server.Logger,
             Heartbeat = server.Heartbeat,
             Metrics = server.Metrics,
+            MessageTracer = server.Options.Tracing.MessageSpans && connectionSpan is { IsAllDataRequested: true }
+                ? new WebSocketMessageTracer(connectionSpan, server.Options.Tracing.MessageSampleRatio)
+                : null,
         });
+        if (connectionSpan is not null)
+        {
+            WebSocketActivitySource.StopWhenClosed(connectionSpan, connection);
+        }
+
         connection.Decoder.AllowedReservedBits = extensions.ReservedBits;
         server.Register(connection);
         context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));

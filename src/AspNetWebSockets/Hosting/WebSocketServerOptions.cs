@@ -115,4 +115,7 @@ public sealed class WebSocketServerOptions
     /// Default true.
     /// </summary>
     public bool UseTransportPipes { get; set; } = true;
+
+    /// <summary>Traces on the <c>AspNetWebSockets</c> activity source; per-message spans are off by default.</summary>
+    public WebSocketTracingOptions Tracing { get; } = new();
 }
