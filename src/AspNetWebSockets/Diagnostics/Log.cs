@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "WebSocket connection {ConnectionId} dropped as a slow consumer: {Buffered} bytes buffered, limit {Limit}.", EventName = "SlowConsumerDropped")]
     public static partial void SlowConsumerDropped(ILogger logger, string connectionId, long buffered, long limit);
+
+    [LoggerMessage(11, LogLevel.Information, "Draining: new WebSocket upgrades get 503; closing {Count} open connection(s) with {CloseCode} over {WindowMs} ms.", EventName = "Draining")]
+    public static partial void Draining(ILogger logger, int count, int closeCode, long windowMs);
 }

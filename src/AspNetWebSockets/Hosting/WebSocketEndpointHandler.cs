@@ -46,6 +46,11 @@ internal sealed class WebSocketEndpointHandler
             failure = HandshakeFailure.HttpVersionNotSupported;
         }
 
+        if (failure == HandshakeFailure.None && server.IsDraining)
+        {
+            failure = HandshakeFailure.ServerDraining; // drain hook (issue 17): 503 + Retry-After
+        }
+
         if (failure == HandshakeFailure.None && !server.TryReserveConnection())
         {
             failure = HandshakeFailure.TooManyConnections;
@@ -269,6 +274,9 @@ internal sealed class WebSocketEndpointHandler
                 break;
             case HandshakeFailure.MethodNotAllowed:
                 response.Headers.Allow = "GET";
+                break;
+            case HandshakeFailure.ServerDraining:
+                response.Headers.RetryAfter = WebSocketDrain.RetryAfterHeader(server.Options.Drain);
                 break;
         }
     }

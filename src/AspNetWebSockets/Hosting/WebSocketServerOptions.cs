@@ -118,4 +118,7 @@ public sealed class WebSocketServerOptions
 
     /// <summary>Traces on the <c>AspNetWebSockets</c> activity source; per-message spans are off by default.</summary>
     public WebSocketTracingOptions Tracing { get; } = new();
+
+    /// <summary>How a drain (on host shutdown, or <c>IWebSocketDrain.DrainAsync</c>) spreads its 1001 closes; see <see cref="WebSocketDrainOptions"/>.</summary>
+    public WebSocketDrainOptions Drain { get; } = new();
 }
