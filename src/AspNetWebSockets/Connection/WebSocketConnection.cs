@@ -103,6 +103,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     internal WebSocketRole Role => _role;
 
+    /// <summary>When the connection opened, in <see cref="Environment.TickCount64"/> milliseconds (for the lifetime limit).</summary>
+    internal long OpenedAt => _openedAt;
+
     internal MessageDecoder Decoder => _decoder;
 
     /// <summary>

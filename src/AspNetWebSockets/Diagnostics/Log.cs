@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Information, "Draining: new WebSocket upgrades get 503; closing {Count} open connection(s) with {CloseCode} over {WindowMs} ms.", EventName = "Draining")]
     public static partial void Draining(ILogger logger, int count, int closeCode, long windowMs);
+
+    [LoggerMessage(12, LogLevel.Debug, "WebSocket connection {ConnectionId} reached its maximum lifetime; closing with {CloseCode}.", EventName = "ConnectionLifetimeReached")]
+    public static partial void ConnectionLifetimeReached(ILogger logger, string connectionId, int closeCode);
 }

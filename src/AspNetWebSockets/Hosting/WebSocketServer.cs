@@ -89,12 +89,12 @@ internal sealed class WebSocketServer : IDisposable
         return total;
     }
 
-    /// <summary>Closes with 1001 for shutdown or a drain; a peer that fails the close is aborted, never thrown from.</summary>
-    internal static async Task CloseQuietlyAsync(WebSocketConnection connection)
+    /// <summary>Closes for shutdown, a drain or the lifetime limit (1001 by default); a peer that fails the close is aborted, never thrown from.</summary>
+    internal static async Task CloseQuietlyAsync(WebSocketConnection connection, int code = WebSocketCloseCode.GoingAway, string reason = "Server shutting down")
     {
         try
         {
-            await connection.CloseAsync(WebSocketCloseCode.GoingAway, "Server shutting down").ConfigureAwait(false);
+            await connection.CloseAsync(code, reason).ConfigureAwait(false);
         }
         catch (Exception)
         {

@@ -39,6 +39,7 @@ public static class WebSocketServiceCollectionExtensions
         services.TryAddScoped(static sp => sp.GetRequiredService<WebSocketConnectionAccessor>().Connection
             ?? throw new InvalidOperationException("WebSocketConnection is only available inside a MapWebSocket handler's request."));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketShutdownService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketLifetimeLimiter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, WebSocketKestrelLimitsSetup>());
         return services;
     }
