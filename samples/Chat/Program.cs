@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AspNetWebSockets;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Serilog;
 
 // Chat sample: rooms on /chat/{room}?name=..., subprotocol chat.v1, presence, a page at /.
@@ -18,7 +19,15 @@ builder.Host.UseSerilog((context, configuration) => configuration
     .MinimumLevel.Override("AspNetWebSockets", Serilog.Events.LogEventLevel.Debug) // connection opened/closed
     .WriteTo.Console());
 
-builder.Services.AddWebSockets(o => o.MaxMessageSize = 16 * 1024);
+builder.Services.AddWebSockets(o =>
+{
+    o.MaxMessageSize = 16 * 1024;
+
+    // Operating it: on shutdown (or POST /admin/drain) readiness fails, new upgrades get 503, and the 1001 closes are
+    // spread over the window so the pages do not all reconnect at once. Development shuts down at once.
+    o.Drain.Window = TimeSpan.FromSeconds(builder.Configuration.GetValue("drainWindowSeconds", builder.Environment.IsDevelopment() ? 0 : 10));
+});
+IHealthChecksBuilder health = builder.Services.AddHealthChecks().AddWebSocketReadiness();
 WebSocketGroupsBuilder groups = builder.Services.AddWebSocketGroups(o =>
 {
     o.MaxBufferedAmountPerMember = 256 * 1024;
@@ -28,12 +37,29 @@ string? redis = builder.Configuration["redis"];
 if (!string.IsNullOrWhiteSpace(redis))
 {
     groups.AddRedisBackplane(redis, o => o.ChannelPrefix = builder.Configuration["redisPrefix"] ?? "chat-sample");
+    health.AddRedisBackplaneCheck();
 }
 
 var app = builder.Build();
 app.UseSerilogRequestLogging();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+
+// Kubernetes-style probes: liveness runs no check (the process answers), readiness runs the "ready" ones.
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+
+// A preStop hook's drain (curl -X POST http://127.0.0.1:5090/admin/drain); only from the machine itself.
+app.MapPost("/admin/drain", (HttpContext http, IWebSocketDrain drain) =>
+{
+    if (http.Connection.RemoteIpAddress is not { } remote || !System.Net.IPAddress.IsLoopback(remote))
+    {
+        return Results.NotFound();
+    }
+
+    _ = drain.DrainAsync();
+    return Results.Accepted();
+});
 
 app.MapWebSocket("/chat/{room:regex(^[A-Za-z0-9_-]{{1,32}}$)}", async (WebSocketConnection socket, string room, HttpContext http, IWebSocketGroups rooms, ILogger<Program> logger) =>
 {
