@@ -44,4 +44,7 @@ internal sealed class WebSocketConnectionSettings
 
     /// <summary>Per-message spans (issue 17), or null when they are off or the connection's span is not recorded.</summary>
     public AspNetWebSockets.Diagnostics.WebSocketMessageTracer? MessageTracer { get; init; }
+
+    /// <summary>Message rate limits (issue 17), or null when none apply.</summary>
+    public WebSocketConnectionRateLimit? RateLimit { get; init; }
 }

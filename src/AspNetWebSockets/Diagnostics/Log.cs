@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Debug, "WebSocket connection {ConnectionId} reached its maximum lifetime; closing with {CloseCode}.", EventName = "ConnectionLifetimeReached")]
     public static partial void ConnectionLifetimeReached(ILogger logger, string connectionId, int closeCode);
+
+    [LoggerMessage(13, LogLevel.Information, "WebSocket connection {ConnectionId} exceeded its {Scope} message rate limit; closing with 1008.", EventName = "MessageRateLimited")]
+    public static partial void MessageRateLimited(ILogger logger, string connectionId, string scope);
 }

@@ -24,6 +24,7 @@ internal sealed class WebSocketMetrics
     private readonly Counter<long> _bytesSent;
     private readonly Counter<long> _compressionInput;
     private readonly Counter<long> _compressionOutput;
+    private readonly Counter<long> _limited;
 
     public WebSocketMetrics(IMeterFactory meterFactory, Func<long> sendQueueBytes)
     {
@@ -39,6 +40,7 @@ internal sealed class WebSocketMetrics
         _bytesSent = meter.CreateCounter<long>("websocket.server.bytes.sent", "By", "Message payload bytes sent (before compression).");
         _compressionInput = meter.CreateCounter<long>("websocket.server.compression.uncompressed_bytes", "By", "Bytes of messages that went through permessage-deflate, uncompressed.");
         _compressionOutput = meter.CreateCounter<long>("websocket.server.compression.compressed_bytes", "By", "The same messages' bytes on the wire; the ratio of the two counters is the compression ratio.");
+        _limited = meter.CreateCounter<long>("websocket.server.messages.limited", "{message}", "Received messages over a rate limit, by scope (connection or endpoint) and policy (backpressure or close).");
         meter.CreateObservableGauge("websocket.server.send_queue.size", sendQueueBytes, "By", "Bytes accepted by sends but not yet handed to the transport, over all connections.");
     }
 
@@ -74,6 +76,11 @@ internal sealed class WebSocketMetrics
             _messagesSent.Add(1);
         }
     }
+
+    public void MessageLimited(string scope, WebSocketRateLimitPolicy policy) => _limited.Add(
+        1,
+        new KeyValuePair<string, object?>("websocket.rate_limit.scope", scope),
+        new KeyValuePair<string, object?>("websocket.rate_limit.policy", policy == WebSocketRateLimitPolicy.Close ? "close" : "backpressure"));
 
     public void Compressed(long uncompressed, long compressed)
     {

@@ -71,7 +71,7 @@ internal sealed class WebSocketEndpointHandler
         try
         {
             WebSocketConnection connection = await UpgradeAsync(
-                context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout).ConfigureAwait(false);
+                context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout, settings.RateLimiter).ConfigureAwait(false);
             context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
             Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
             int closeCode = WebSocketCloseCode.NormalClosure;
@@ -139,7 +139,8 @@ internal sealed class WebSocketEndpointHandler
         string? subProtocol,
         NegotiatedExtensions extensions,
         TimeSpan keepAliveInterval,
-        TimeSpan keepAliveTimeout)
+        TimeSpan keepAliveTimeout,
+        WebSocketMessageRateLimiter? rateLimiter = null)
     {
         IHeaderDictionary headers = context.Response.Headers;
         if (connect is null)
@@ -202,6 +203,7 @@ internal sealed class WebSocketEndpointHandler
             MessageTracer = server.Options.Tracing.MessageSpans && connectionSpan is { IsAllDataRequested: true }
                 ? new WebSocketMessageTracer(connectionSpan, server.Options.Tracing.MessageSampleRatio)
                 : null,
+            RateLimit = rateLimiter?.ForConnection(),
         });
         if (connectionSpan is not null)
         {
@@ -297,7 +299,7 @@ internal sealed class WebSocketEndpointHandler
     }
 
     /// <summary>This endpoint's effective settings: endpoint metadata over server options, resolved once.</summary>
-    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits, bool Compression)
+    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits, bool Compression, WebSocketMessageRateLimiter? RateLimiter)
     {
         public static EndpointSettings Resolve(Endpoint? endpoint, WebSocketServerOptions options)
         {
@@ -321,7 +323,10 @@ internal sealed class WebSocketEndpointHandler
                 compression = endpoint.Metadata.GetMetadata<CompressionMetadata>()?.Enabled ?? compression;
             }
 
-            return new EndpointSettings(subProtocols, required, options.DecoderLimitsFor(maxMessageSize), compression);
+            // Rate limits (issue 17): built once per endpoint, so the endpoint-wide buckets are shared by its connections.
+            WebSocketMessageRateLimitOptions rateLimit = endpoint?.Metadata.GetMetadata<MessageRateLimitMetadata>()?.Options ?? options.MessageRateLimit;
+            WebSocketMessageRateLimiter? rateLimiter = rateLimit.IsEnabled ? new WebSocketMessageRateLimiter(rateLimit) : null;
+            return new EndpointSettings(subProtocols, required, options.DecoderLimitsFor(maxMessageSize), compression, rateLimiter);
         }
     }
 }

@@ -55,6 +55,8 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
             failures.Add($"{nameof(options.ConnectionLifetimeCloseCode)} must be a close code that may be sent (1000-1003, 1007-1014, 3000-4999).");
         }
 
+        failures.AddRange(options.MessageRateLimit.Problems());
+
         foreach (string protocol in options.SubProtocols)
         {
             if (!IsToken(protocol))
