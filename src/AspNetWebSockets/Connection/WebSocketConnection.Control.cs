@@ -15,7 +15,8 @@ public sealed partial class WebSocketConnection
         switch (_decoder.ControlOpcode)
         {
             case WebSocketOpcode.Pong:
-                // Any inbound byte already counts as liveness; nothing else to do.
+                // Any inbound byte already counts as liveness; a pong to our ping also measures the round trip.
+                OnPongReceived(_decoder.ControlPayload); // round-trip hook (issue 17)
                 return false;
 
             case WebSocketOpcode.Ping:
@@ -113,6 +114,7 @@ public sealed partial class WebSocketConnection
                     continue;
 
                 case WebSocketOpcode.Pong:
+                    OnPongReceived(_decoder.ControlPayload); // round-trip hook (issue 17)
                     continue; // liveness: the caller records the arrival
 
                 default:
