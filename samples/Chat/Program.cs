@@ -6,6 +6,7 @@ using Serilog;
 // Chat sample: rooms on /chat/{room}?name=..., subprotocol chat.v1, presence, a page at /.
 // Run: dotnet run --project samples/Chat [-- --urls http://127.0.0.1:5090] [--redis 127.0.0.1:6379]
 // With --redis (or configuration key "redis"), two instances on two ports sharing that Redis form one chat.
+// Traces and metrics: --otel console prints them; OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4317) sends them by OTLP.
 Log.Logger = new LoggerConfiguration()
     .MinimumLevel.Information()
     .WriteTo.Console()
@@ -28,6 +29,7 @@ builder.Services.AddWebSockets(o =>
     o.Drain.Window = TimeSpan.FromSeconds(builder.Configuration.GetValue("drainWindowSeconds", builder.Environment.IsDevelopment() ? 0 : 10));
 });
 IHealthChecksBuilder health = builder.Services.AddHealthChecks().AddWebSocketReadiness();
+ChatTelemetry.AddIfConfigured(builder);
 WebSocketGroupsBuilder groups = builder.Services.AddWebSocketGroups(o =>
 {
     o.MaxBufferedAmountPerMember = 256 * 1024;
