@@ -17,6 +17,9 @@ public sealed class MessageRateLimitTests
         private readonly List<(string Text, TimeSpan At)> _received = [];
         private readonly Stopwatch _clock = Stopwatch.StartNew();
 
+        /// <summary>How the server saw the (first) connection end.</summary>
+        public TaskCompletionSource<WebSocketCloseInfo> ServerClosed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public IReadOnlyList<(string Text, TimeSpan At)> Received
         {
             get
@@ -39,6 +42,8 @@ public sealed class MessageRateLimitTests
                         _received.Add((message.GetText(), _clock.Elapsed));
                     }
                 }
+
+                ServerClosed.TrySetResult(await socket.Closed);
             });
             conventions?.Invoke(endpoint);
         }
@@ -110,6 +115,8 @@ public sealed class MessageRateLimitTests
 
         WebSocketCloseInfo closed = await client.Closed.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Equal((1008, "Message rate limit exceeded"), (closed.Code, closed.Reason));
+        WebSocketCloseInfo serverSaw = await sink.ServerClosed.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal((1008, true), (serverSaw.Code, serverSaw.WasClean)); // the server's close drained the flood to the peer's reply
         Assert.Null(await reading);
         Assert.InRange(sink.Received.Count, 5, 6); // the bucket's five (a sixth if it refilled a token meanwhile)
         await limited.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(10));
