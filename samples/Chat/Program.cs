@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using AspNetWebSockets;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.IdentityModel.Tokens;
 using Serilog;
 
@@ -11,6 +12,7 @@ using Serilog;
 // Run: dotnet run --project samples/Chat [-- --urls http://127.0.0.1:5090] [--redis 127.0.0.1:6379] [--tokenLifetimeSeconds 30]
 // With --redis (or configuration key "redis"), two instances on two ports sharing that Redis form one chat (rooms,
 // member lists and direct messages span both).
+// Traces and metrics: --otel console prints them; OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4317) sends them by OTLP.
 Log.Logger = new LoggerConfiguration()
     .MinimumLevel.Information()
     .WriteTo.Console()
@@ -24,8 +26,17 @@ builder.Host.UseSerilog((context, configuration) => configuration
     .MinimumLevel.Override("AspNetWebSockets", Serilog.Events.LogEventLevel.Debug) // connection opened/closed
     .WriteTo.Console());
 
-builder.Services.AddWebSockets(o => o.MaxMessageSize = 16 * 1024);
+builder.Services.AddWebSockets(o =>
+{
+    o.MaxMessageSize = 16 * 1024;
+
+    // Operating it: on shutdown (or POST /admin/drain) readiness fails, new upgrades get 503, and the 1001 closes are
+    // spread over the window so the pages do not all reconnect at once. Development shuts down at once.
+    o.Drain.Window = TimeSpan.FromSeconds(builder.Configuration.GetValue("drainWindowSeconds", builder.Environment.IsDevelopment() ? 0 : 10));
+});
 builder.Services.AddWebSocketAccessTokens(); // the token leaves the query string before anything logs the request
+IHealthChecksBuilder health = builder.Services.AddHealthChecks().AddWebSocketReadiness();
+ChatTelemetry.AddIfConfigured(builder);
 WebSocketGroupsBuilder groups = builder.Services.AddWebSocketGroups(o =>
 {
     o.MaxBufferedAmountPerMember = 256 * 1024;
@@ -37,6 +48,7 @@ if (!string.IsNullOrWhiteSpace(redis))
     string prefix = builder.Configuration["redisPrefix"] ?? "chat-sample";
     groups.AddRedisBackplane(redis, o => o.ChannelPrefix = prefix)
           .AddRedisPresence(redis, o => o.KeyPrefix = prefix);
+    health.AddRedisBackplaneCheck();
 }
 
 builder.Services.AddSingleton<ChatTokens>();
@@ -66,6 +78,22 @@ var app = builder.Build();
 app.UseSerilogRequestLogging();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+
+// Kubernetes-style probes: liveness runs no check (the process answers), readiness runs the "ready" ones.
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+
+// A preStop hook's drain (curl -X POST http://127.0.0.1:5090/admin/drain); only from the machine itself.
+app.MapPost("/admin/drain", (HttpContext http, IWebSocketDrain drain) =>
+{
+    if (http.Connection.RemoteIpAddress is not { } remote || !System.Net.IPAddress.IsLoopback(remote))
+    {
+        return Results.NotFound();
+    }
+
+    _ = drain.DrainAsync();
+    return Results.Accepted();
+});
 
 app.MapPost("/token", (TokenRequest request, ChatTokens tokens) =>
 {

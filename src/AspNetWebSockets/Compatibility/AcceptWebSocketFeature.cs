@@ -47,7 +47,7 @@ internal sealed class AcceptWebSocketFeature : IHttpWebSocketFeature
 
         if (!_server.TryReserveConnection())
         {
-            throw new InvalidOperationException("The server is at its MaxConnections limit.");
+            throw new InvalidOperationException("The server is at its MaxConnections limit or draining.");
         }
 
         _reserved = true;

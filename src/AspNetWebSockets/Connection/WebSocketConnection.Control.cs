@@ -15,7 +15,8 @@ public sealed partial class WebSocketConnection
         switch (received)
         {
             case ProtocolEvent.Pong:
-                // Any inbound byte already counts as liveness; nothing else to do.
+                // Any inbound byte already counts as liveness; a pong to our ping also measures the round trip.
+                OnPongReceived(_protocol.ControlPayload);
                 return false;
 
             case ProtocolEvent.Ping:
@@ -92,6 +93,7 @@ public sealed partial class WebSocketConnection
                     continue;
 
                 case ProtocolEvent.Pong:
+                    OnPongReceived(_protocol.ControlPayload); // liveness, and the round trip of our ping
                     continue; // liveness: the caller records the arrival
 
                 case ProtocolEvent.Close:

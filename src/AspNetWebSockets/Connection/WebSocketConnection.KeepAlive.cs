@@ -112,7 +112,7 @@ public sealed partial class WebSocketConnection
     {
         try
         {
-            await SendControlFrameAsync(WebSocketOpcode.Ping, ReadOnlyMemory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
+            await SendStampedPingAsync(CancellationToken.None).ConfigureAwait(false); // stamped: its pong measures the round trip (issue 17)
         }
         catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or InvalidOperationException or ObjectDisposedException)
         {

@@ -25,9 +25,19 @@ public sealed partial class WebSocketConnection
         var message = new WebSocketMessage();
         try
         {
-            while (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false))
+            // Rate-limit hook (issue 17): AdmitAsync waits (backpressure) or closes with 1008 (then the loop ends).
+            while (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false) && await AdmitAsync(message, cancellationToken).ConfigureAwait(false))
             {
-                yield return message;
+                // Tracing hook (issue 17): an opt-in span per message while the application handles it.
+                System.Diagnostics.Activity? span = _settings.MessageTracer?.StartProcess(message);
+                try
+                {
+                    yield return message;
+                }
+                finally
+                {
+                    span?.Dispose();
+                }
             }
         }
         finally
@@ -42,7 +52,7 @@ public sealed partial class WebSocketConnection
     public async ValueTask<WebSocketMessage?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         var message = new WebSocketMessage();
-        if (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false))
+        if (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false) && await AdmitAsync(message, cancellationToken).ConfigureAwait(false)) // rate-limit hook (issue 17)
         {
             return message;
         }

@@ -37,4 +37,13 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "WebSocket connection {ConnectionId} dropped as a slow consumer: {Buffered} bytes buffered, limit {Limit}.", EventName = "SlowConsumerDropped")]
     public static partial void SlowConsumerDropped(ILogger logger, string connectionId, long buffered, long limit);
+
+    [LoggerMessage(11, LogLevel.Information, "Draining: new WebSocket upgrades get 503; closing {Count} open connection(s) with {CloseCode} over {WindowMs} ms.", EventName = "Draining")]
+    public static partial void Draining(ILogger logger, int count, int closeCode, long windowMs);
+
+    [LoggerMessage(12, LogLevel.Debug, "WebSocket connection {ConnectionId} reached its maximum lifetime; closing with {CloseCode}.", EventName = "ConnectionLifetimeReached")]
+    public static partial void ConnectionLifetimeReached(ILogger logger, string connectionId, int closeCode);
+
+    [LoggerMessage(13, LogLevel.Information, "WebSocket connection {ConnectionId} exceeded its {Scope} message rate limit; closing with 1008.", EventName = "MessageRateLimited")]
+    public static partial void MessageRateLimited(ILogger logger, string connectionId, string scope);
 }

@@ -13,6 +13,9 @@ internal sealed class WebSocketMetrics
 {
     public const string MeterName = "AspNetWebSockets";
 
+    // Network round trips, 1 ms to 10 s: the default buckets (0, 5, 10, 25, ...) suit milliseconds, not seconds.
+    private static readonly double[] RoundTripBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10];
+
     private readonly UpDownCounter<long> _activeConnections;
     private readonly Counter<long> _opened;
     private readonly Counter<long> _closed;
@@ -24,6 +27,8 @@ internal sealed class WebSocketMetrics
     private readonly Counter<long> _bytesSent;
     private readonly Counter<long> _compressionInput;
     private readonly Counter<long> _compressionOutput;
+    private readonly Counter<long> _limited;
+    private readonly Histogram<double> _roundTrip;
 
     public WebSocketMetrics(IMeterFactory meterFactory, Func<long> sendQueueBytes)
     {
@@ -39,6 +44,13 @@ internal sealed class WebSocketMetrics
         _bytesSent = meter.CreateCounter<long>("websocket.server.bytes.sent", "By", "Message payload bytes sent (before compression).");
         _compressionInput = meter.CreateCounter<long>("websocket.server.compression.uncompressed_bytes", "By", "Bytes of messages that went through permessage-deflate, uncompressed.");
         _compressionOutput = meter.CreateCounter<long>("websocket.server.compression.compressed_bytes", "By", "The same messages' bytes on the wire; the ratio of the two counters is the compression ratio.");
+        _limited = meter.CreateCounter<long>("websocket.server.messages.limited", "{message}", "Received messages over a rate limit, by scope (connection or endpoint) and policy (backpressure or close).");
+        _roundTrip = meter.CreateHistogram<double>(
+            "websocket.server.rtt",
+            "s",
+            "Round-trip time from a server ping (keep-alive or PingAsync) to the peer's pong.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RoundTripBuckets });
         meter.CreateObservableGauge("websocket.server.send_queue.size", sendQueueBytes, "By", "Bytes accepted by sends but not yet handed to the transport, over all connections.");
     }
 
@@ -74,6 +86,13 @@ internal sealed class WebSocketMetrics
             _messagesSent.Add(1);
         }
     }
+
+    public void MessageLimited(string scope, WebSocketRateLimitPolicy policy) => _limited.Add(
+        1,
+        new KeyValuePair<string, object?>("websocket.rate_limit.scope", scope),
+        new KeyValuePair<string, object?>("websocket.rate_limit.policy", policy == WebSocketRateLimitPolicy.Close ? "close" : "backpressure"));
+
+    public void RoundTrip(TimeSpan roundTrip) => _roundTrip.Record(roundTrip.TotalSeconds);
 
     public void Compressed(long uncompressed, long compressed)
     {

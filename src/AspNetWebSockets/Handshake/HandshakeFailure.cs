@@ -54,4 +54,7 @@ internal enum HandshakeFailure
 
     /// <summary>The server already holds <c>MaxConnections</c> WebSocket connections → 503.</summary>
     TooManyConnections,
+
+    /// <summary>The server is draining (shutdown or <c>IWebSocketDrain</c>) and takes no new connections → 503 with <c>Retry-After</c>.</summary>
+    ServerDraining,
 }

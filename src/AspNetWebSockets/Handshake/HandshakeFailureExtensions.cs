@@ -21,6 +21,7 @@ internal static class HandshakeFailureExtensions
         HandshakeFailure.UnsupportedVersion => 426,
         HandshakeFailure.OriginNotAllowed => 403,
         HandshakeFailure.TooManyConnections => 503,
+        HandshakeFailure.ServerDraining => 503,
         _ => 400,
     };
 
@@ -42,6 +43,7 @@ internal static class HandshakeFailureExtensions
         HandshakeFailure.OriginNotAllowed => "Origin is not allowed for this WebSocket endpoint",
         HandshakeFailure.SubProtocolRequired => "No offered subprotocol is supported by this endpoint",
         HandshakeFailure.TooManyConnections => "The server is at its MaxConnections limit",
+        HandshakeFailure.ServerDraining => "The server is draining and takes no new WebSocket connections",
         HandshakeFailure.UnsupportedConnectProtocol => "HTTP/2 extended CONNECT with a :protocol other than websocket",
         _ => "Unknown handshake failure",
     };

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using AspNetWebSockets.Compression;
+using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using AspNetWebSockets.Protocol;
@@ -44,6 +46,11 @@ internal sealed class WebSocketEndpointHandler
             failure = HandshakeFailure.HttpVersionNotSupported;
         }
 
+        if (failure == HandshakeFailure.None && server.IsDraining)
+        {
+            failure = HandshakeFailure.ServerDraining; // drain hook (issue 17): 503 + Retry-After
+        }
+
         if (failure == HandshakeFailure.None && !server.TryReserveConnection())
         {
             failure = HandshakeFailure.TooManyConnections;
@@ -64,7 +71,7 @@ internal sealed class WebSocketEndpointHandler
         try
         {
             WebSocketConnection connection = await UpgradeAsync(
-                context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout).ConfigureAwait(false);
+                context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout, settings.RateLimiter).ConfigureAwait(false);
             context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
             Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
             int closeCode = WebSocketCloseCode.NormalClosure;
@@ -132,7 +139,8 @@ internal sealed class WebSocketEndpointHandler
         string? subProtocol,
         NegotiatedExtensions extensions,
         TimeSpan keepAliveInterval,
-        TimeSpan keepAliveTimeout)
+        TimeSpan keepAliveTimeout,
+        WebSocketMessageRateLimiter? rateLimiter = null)
     {
         IHeaderDictionary headers = context.Response.Headers;
         if (connect is null)
@@ -156,9 +164,23 @@ internal sealed class WebSocketEndpointHandler
         Action abortConnection = lifetime is null ? static () => { } : lifetime.Abort;
 
         // HTTP/2 answers 200 and carries the frames on the stream; HTTP/1.1 answers 101 and hands over the connection.
-        Stream stream = connect is not null
-            ? await connect.AcceptAsync().ConfigureAwait(false)
-            : await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        ActivityContext traceParent = WebSocketActivitySource.Source.HasListeners() ? WebSocketActivitySource.ParentOf(context) : default;
+        Activity? upgradeSpan = WebSocketActivitySource.StartUpgrade(context, traceParent); // tracing hook (issue 17)
+        Stream stream;
+        try
+        {
+            stream = connect is not null
+                ? await connect.AcceptAsync().ConfigureAwait(false)
+                : await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            WebSocketActivitySource.StopUpgrade(upgradeSpan, e);
+            throw;
+        }
+
+        WebSocketActivitySource.StopUpgrade(upgradeSpan, error: null);
+        Activity? connectionSpan = WebSocketActivitySource.StartConnection(context, traceParent, subProtocol, extensions.Header);
         WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
 
         var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
@@ -179,7 +201,16 @@ internal sealed class WebSocketEndpointHandler
             Logger = server.Logger,
             Heartbeat = server.Heartbeat,
             Metrics = server.Metrics,
+            MessageTracer = server.Options.Tracing.MessageSpans && connectionSpan is { IsAllDataRequested: true }
+                ? new WebSocketMessageTracer(connectionSpan, server.Options.Tracing.MessageSampleRatio)
+                : null,
+            RateLimit = rateLimiter?.ForConnection(),
         });
+        if (connectionSpan is not null)
+        {
+            WebSocketActivitySource.StopWhenClosed(connectionSpan, connection);
+        }
+
         server.Register(connection);
         context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
         WebSocketConnectionListeners.NotifyConnected(context, connection, server.Logger);
@@ -247,6 +278,9 @@ internal sealed class WebSocketEndpointHandler
             case HandshakeFailure.MethodNotAllowed:
                 response.Headers.Allow = "GET";
                 break;
+            case HandshakeFailure.ServerDraining:
+                response.Headers.RetryAfter = WebSocketDrain.RetryAfterHeader(server.Options.Drain);
+                break;
         }
     }
 
@@ -266,7 +300,7 @@ internal sealed class WebSocketEndpointHandler
     }
 
     /// <summary>This endpoint's effective settings: endpoint metadata over server options, resolved once.</summary>
-    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits, bool Compression)
+    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits, bool Compression, WebSocketMessageRateLimiter? RateLimiter)
     {
         public static EndpointSettings Resolve(Endpoint? endpoint, WebSocketServerOptions options)
         {
@@ -290,7 +324,10 @@ internal sealed class WebSocketEndpointHandler
                 compression = endpoint.Metadata.GetMetadata<CompressionMetadata>()?.Enabled ?? compression;
             }
 
-            return new EndpointSettings(subProtocols, required, options.DecoderLimitsFor(maxMessageSize), compression);
+            // Rate limits (issue 17): built once per endpoint, so the endpoint-wide buckets are shared by its connections.
+            WebSocketMessageRateLimitOptions rateLimit = endpoint?.Metadata.GetMetadata<MessageRateLimitMetadata>()?.Options ?? options.MessageRateLimit;
+            WebSocketMessageRateLimiter? rateLimiter = rateLimit.IsEnabled ? new WebSocketMessageRateLimiter(rateLimit) : null;
+            return new EndpointSettings(subProtocols, required, options.DecoderLimitsFor(maxMessageSize), compression, rateLimiter);
         }
     }
 }

@@ -9,6 +9,9 @@ internal sealed record MaxMessageSizeMetadata(long MaxMessageSize);
 /// <summary>Endpoint metadata: whether this endpoint negotiates permessage-deflate, overriding the server option.</summary>
 internal sealed record CompressionMetadata(bool Enabled);
 
+/// <summary>Endpoint metadata: this endpoint's message rate limits, replacing the server's.</summary>
+internal sealed record MessageRateLimitMetadata(WebSocketMessageRateLimitOptions Options);
+
 /// <summary>Endpoint metadata marking an endpoint created by <c>MapWebSocket</c> (browser access tokens are read only there).</summary>
 internal sealed class WebSocketEndpointMarker
 {

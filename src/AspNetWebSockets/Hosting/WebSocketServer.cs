@@ -10,7 +10,7 @@ namespace AspNetWebSockets.Hosting;
 
 /// <summary>
 /// Server-wide state shared by every WebSocket endpoint: validated options, the one keep-alive timer, the
-/// registered extensions, and the set of open connections (so shutdown can close them all with 1001).
+/// registered extensions, the set of open connections (so a drain or shutdown can close them all with 1001), and whether it is draining.
 /// </summary>
 internal sealed class WebSocketServer : IDisposable
 {
@@ -41,6 +41,13 @@ internal sealed class WebSocketServer : IDisposable
     public WebSocketHeartbeat Heartbeat { get; }
 
     private int _reserved;
+    private int _draining;
+
+    /// <summary>True once a drain began (<see cref="WebSocketDrain"/>): new upgrades are refused with 503 and readiness fails.</summary>
+    public bool IsDraining => Volatile.Read(ref _draining) != 0;
+
+    /// <summary>Marks the server as draining; false when it already was.</summary>
+    public bool BeginDraining() => Interlocked.Exchange(ref _draining, 1) == 0;
 
     public int ConnectionCount => _connections.Count;
 
@@ -50,6 +57,11 @@ internal sealed class WebSocketServer : IDisposable
     /// <summary>Claims a slot under <see cref="WebSocketServerOptions.MaxConnections"/> before upgrading; false when full.</summary>
     public bool TryReserveConnection()
     {
+        if (IsDraining)
+        {
+            return false; // the drop-in path's check; MapWebSocket endpoints answer 503 + Retry-After before getting here
+        }
+
         if (Interlocked.Increment(ref _reserved) <= (Options.MaxConnections ?? int.MaxValue))
         {
             return true;
@@ -65,35 +77,6 @@ internal sealed class WebSocketServer : IDisposable
 
     public void Unregister(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
 
-    /// <summary>Sends 1001 to every open connection and waits, at most <paramref name="timeout"/>, for the close handshakes; aborts the rest.</summary>
-    public async Task CloseAllAsync(TimeSpan timeout)
-    {
-        WebSocketConnection[] open = _connections.Keys.ToArray();
-        if (open.Length == 0)
-        {
-            return;
-        }
-
-        Log.ShuttingDown(Logger, open.Length);
-        var closing = new Task[open.Length];
-        for (int i = 0; i < open.Length; i++)
-        {
-            closing[i] = CloseQuietlyAsync(open[i]);
-        }
-
-        try
-        {
-            await Task.WhenAll(closing).WaitAsync(timeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            foreach (WebSocketConnection connection in open)
-            {
-                connection.Abort();
-            }
-        }
-    }
-
     public void Dispose() => Heartbeat.Dispose();
 
     private long SendQueueBytes()
@@ -107,11 +90,12 @@ internal sealed class WebSocketServer : IDisposable
         return total;
     }
 
-    private static async Task CloseQuietlyAsync(WebSocketConnection connection)
+    /// <summary>Closes for shutdown, a drain or the lifetime limit (1001 by default); a peer that fails the close is aborted, never thrown from.</summary>
+    internal static async Task CloseQuietlyAsync(WebSocketConnection connection, int code = WebSocketCloseCode.GoingAway, string reason = "Server shutting down")
     {
         try
         {
-            await connection.CloseAsync(WebSocketCloseCode.GoingAway, "Server shutting down").ConfigureAwait(false);
+            await connection.CloseAsync(code, reason).ConfigureAwait(false);
         }
         catch (Exception)
         {

@@ -115,4 +115,28 @@ public sealed class WebSocketServerOptions
     /// Default true.
     /// </summary>
     public bool UseTransportPipes { get; set; } = true;
+
+    /// <summary>Traces on the <c>AspNetWebSockets</c> activity source; per-message spans are off by default.</summary>
+    public WebSocketTracingOptions Tracing { get; } = new();
+
+    /// <summary>How a drain (on host shutdown, or <c>IWebSocketDrain.DrainAsync</c>) spreads its 1001 closes; see <see cref="WebSocketDrainOptions"/>.</summary>
+    public WebSocketDrainOptions Drain { get; } = new();
+
+    /// <summary>
+    /// Longest a connection may stay open; it is then closed with <see cref="ConnectionLifetimeCloseCode"/>, so long-lived
+    /// connections rebalance across nodes as clients reconnect (uWebSockets' <c>maxLifetime</c>). Default null: no limit.
+    /// </summary>
+    public TimeSpan? MaxConnectionLifetime { get; set; }
+
+    /// <summary>
+    /// How much earlier than <see cref="MaxConnectionLifetime"/> a connection may be closed: each connection gets its own
+    /// random share of it, so connections opened together (after a deploy) do not all close together. Default zero.
+    /// </summary>
+    public TimeSpan ConnectionLifetimeJitter { get; set; }
+
+    /// <summary>The close code sent when <see cref="MaxConnectionLifetime"/> is reached. Default 1001 (going away).</summary>
+    public int ConnectionLifetimeCloseCode { get; set; } = WebSocketCloseCode.GoingAway;
+
+    /// <summary>Message rate limits per connection and per endpoint; off by default. Per endpoint: <c>.WithMessageRateLimit(...)</c>.</summary>
+    public WebSocketMessageRateLimitOptions MessageRateLimit { get; } = new();
 }

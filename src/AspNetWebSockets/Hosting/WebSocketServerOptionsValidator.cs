@@ -40,6 +40,23 @@ internal sealed class WebSocketServerOptionsValidator : IValidateOptions<WebSock
         CheckTimeout(options.ShutdownTimeout, nameof(options.ShutdownTimeout), allowInfinite: false, failures);
         CheckTimeout(options.HandshakeTimeout, nameof(options.HandshakeTimeout), allowInfinite: true, failures);
 
+        if (options.MaxConnectionLifetime is { } lifetime && lifetime <= TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(options.MaxConnectionLifetime)} must be positive when set.");
+        }
+
+        if (options.ConnectionLifetimeJitter < TimeSpan.Zero || options.ConnectionLifetimeJitter > (options.MaxConnectionLifetime ?? TimeSpan.MaxValue))
+        {
+            failures.Add($"{nameof(options.ConnectionLifetimeJitter)} must be between zero and {nameof(options.MaxConnectionLifetime)}.");
+        }
+
+        if (!WebSocketCloseCode.IsValidOnWire(options.ConnectionLifetimeCloseCode))
+        {
+            failures.Add($"{nameof(options.ConnectionLifetimeCloseCode)} must be a close code that may be sent (1000-1003, 1007-1014, 3000-4999).");
+        }
+
+        failures.AddRange(options.MessageRateLimit.Problems());
+
         foreach (string protocol in options.SubProtocols)
         {
             if (!HeaderTokens.IsToken(protocol))

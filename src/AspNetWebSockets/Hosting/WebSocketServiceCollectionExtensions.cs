@@ -17,7 +17,7 @@ public static class WebSocketServiceCollectionExtensions
 
     /// <summary>
     /// Adds the WebSocket server and configures <see cref="WebSocketServerOptions"/>; the options are validated at startup.
-    /// Also makes <see cref="WebSocketConnection"/> injectable (request-scoped) into handlers and scoped services.
+    /// Also makes <see cref="WebSocketConnection"/> (request-scoped) and <see cref="IWebSocketDrain"/> (singleton) injectable into handlers and services.
     /// On Kestrel, applies <see cref="WebSocketServerOptions.HandshakeTimeout"/> to the server's keep-alive and request-headers
     /// timeouts where the application left them at Kestrel's defaults.
     /// </summary>
@@ -33,12 +33,15 @@ public static class WebSocketServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketServerOptions>, WebSocketServerOptionsValidator>());
         services.TryAddSingleton<WebSocketServer>();
+        services.TryAddSingleton<WebSocketDrain>();
+        services.TryAddSingleton<IWebSocketDrain>(static sp => sp.GetRequiredService<WebSocketDrain>());
         services.TryAddScoped<WebSocketConnectionAccessor>();
         services.TryAddScoped(static sp => sp.GetRequiredService<WebSocketConnectionAccessor>().Connection
             ?? throw new InvalidOperationException("WebSocketConnection is only available inside a MapWebSocket handler's request."));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketShutdownService>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IWebSocketConnectionListener, AspNetWebSockets.Authentication.AuthenticationExpiryListener>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketLifetimeLimiter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, WebSocketKestrelLimitsSetup>());
         return services;
     }

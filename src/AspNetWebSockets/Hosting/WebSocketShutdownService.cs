@@ -3,20 +3,24 @@ using Microsoft.Extensions.Hosting;
 namespace AspNetWebSockets.Hosting;
 
 /// <summary>
-/// Closes every open connection with 1001 when the host stops. It starts on <c>ApplicationStopping</c>, which fires
-/// before any hosted service (including the web server) stops, so handlers see the close and return while Kestrel
-/// is still draining; <see cref="StopAsync"/> then waits, bounded by <see cref="WebSocketServerOptions.ShutdownTimeout"/>.
+/// Drains (<see cref="WebSocketDrain"/>) when the host stops: 1001 to every open connection, spread over
+/// <see cref="WebSocketDrainOptions.Window"/> (all at once by default). It starts on <c>ApplicationStopping</c>, which fires
+/// before any hosted service (including the web server) stops, so handlers see the close and return while Kestrel is
+/// still draining; <see cref="StopAsync"/> then waits, bounded by the window plus
+/// <see cref="WebSocketServerOptions.ShutdownTimeout"/> — and, if the host's own shutdown timeout runs out first, closes the
+/// connections not yet closed at once.
 /// </summary>
 internal sealed class WebSocketShutdownService : IHostedService
 {
-    private readonly WebSocketServer _server;
+    private readonly WebSocketDrain _drain;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly CancellationTokenSource _hurry = new();
     private CancellationTokenRegistration _registration;
     private Task? _closing;
 
-    public WebSocketShutdownService(WebSocketServer server, IHostApplicationLifetime lifetime)
+    public WebSocketShutdownService(WebSocketDrain drain, IHostApplicationLifetime lifetime)
     {
-        _server = server;
+        _drain = drain;
         _lifetime = lifetime;
     }
 
@@ -30,6 +34,7 @@ internal sealed class WebSocketShutdownService : IHostedService
     {
         await _registration.DisposeAsync().ConfigureAwait(false);
         BeginClosing();
+        await using CancellationTokenRegistration hurry = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), _hurry);
         await _closing!.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -37,7 +42,7 @@ internal sealed class WebSocketShutdownService : IHostedService
     {
         lock (this)
         {
-            _closing ??= _server.CloseAllAsync(_server.Options.ShutdownTimeout);
+            _closing ??= _drain.DrainForShutdownAsync(_hurry.Token);
         }
     }
 }

@@ -276,15 +276,7 @@ public sealed class FaultTests
         var receives = new Task<WebSocketMessage?>[Connections];
         try
         {
-            // Connect in waves of 50 so the accept queue and the machine are not swamped.
-            for (int wave = 0; wave < Connections; wave += 50)
-            {
-                await Task.WhenAll(Enumerable.Range(wave, 50).Select(async i =>
-                {
-                    clients[i] = await WebSocketTestClient.ConnectAsync(new Uri(app.WebSocketAddress, "/ws"), cancellationToken: Ct);
-                    receives[i] = clients[i].ReceiveAsync(Ct).AsTask(); // a pending read answers the server's close
-                }));
-            }
+            await ClientWaves.ConnectAsync(app, "/ws", clients, receives);
 
             for (int attempt = 0; attempt < 600 && recorder.Started < Connections; attempt++)
             {
@@ -306,15 +298,7 @@ public sealed class FaultTests
         }
         finally
         {
-            foreach (WebSocketConnection? client in clients)
-            {
-                if (client is not null)
-                {
-                    await client.DisposeAsync();
-                }
-            }
-
-            await app.DisposeAsync();
+            await ClientWaves.DisposeAsync(clients, app);
         }
 
         watch.AssertNoUnobservedTaskExceptions();

@@ -25,7 +25,8 @@ internal sealed class InMemoryPeer : IAsyncDisposable
     /// <param name="pauseWriterThreshold">The server's output pipe pauses above this many unread bytes (0: never), so sends can be made to wait.</param>
     /// <param name="abortEndsClientReader">Whether the transport's abort ends the client's reading side, as a reset socket would (pending server flushes then fail).</param>
     /// <param name="logger">The server connection's logger (none by default).</param>
-    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false, ILogger? logger = null)
+    /// <param name="heartbeat">A heartbeat to register the connection with (its idle control reader runs on it), or null.</param>
+    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false, ILogger? logger = null, WebSocketHeartbeat? heartbeat = null)
     {
         _toClient = new Pipe(new PipeOptions(
             pauseWriterThreshold: pauseWriterThreshold,
@@ -34,7 +35,7 @@ internal sealed class InMemoryPeer : IAsyncDisposable
         Action abort = abortEndsClientReader ? CompleteClientReader : static () => { };
         Connection = new WebSocketConnection(
             new PipeTransport(new DuplexPipe(_toServer.Reader, _toClient.Writer), abort, completeOnClose: true),
-            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5), Logger = logger ?? NullLogger.Instance });
+            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5), Logger = logger ?? NullLogger.Instance, Heartbeat = heartbeat });
     }
 
     public WebSocketConnection Connection { get; }

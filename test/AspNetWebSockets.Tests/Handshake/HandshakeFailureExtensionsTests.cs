@@ -22,6 +22,7 @@ public class HandshakeFailureExtensionsTests
     [InlineData("SubProtocolRequired", 400)]
     [InlineData("UnsupportedConnectProtocol", 400)]
     [InlineData("TooManyConnections", 503)]
+    [InlineData("ServerDraining", 503)]
     public void StatusCodes(string failure, int status) =>
         Assert.Equal(status, Enum.Parse<HandshakeFailure>(failure).ToStatusCode());
 
@@ -29,7 +30,7 @@ public class HandshakeFailureExtensionsTests
     public void EveryValueIsInTheStatusTable()
     {
         // Keeps the table above honest when someone adds an enum member.
-        Assert.Equal(16, Enum.GetValues<HandshakeFailure>().Length);
+        Assert.Equal(17, Enum.GetValues<HandshakeFailure>().Length);
     }
 
     [Fact]

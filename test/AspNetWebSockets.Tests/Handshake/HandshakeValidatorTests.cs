@@ -84,7 +84,7 @@ public class HandshakeValidatorTests
         var produced = s_failures.Values.Select(v => v.Expected).ToHashSet();
         var missing = Enum.GetValues<HandshakeFailure>()
             .Where(f => f is not (HandshakeFailure.None or HandshakeFailure.OriginNotAllowed or HandshakeFailure.SubProtocolRequired
-                or HandshakeFailure.TooManyConnections or HandshakeFailure.UnsupportedConnectProtocol))
+                or HandshakeFailure.TooManyConnections or HandshakeFailure.ServerDraining or HandshakeFailure.UnsupportedConnectProtocol))
             .Where(f => !produced.Contains(f));
         Assert.Empty(missing);
     }

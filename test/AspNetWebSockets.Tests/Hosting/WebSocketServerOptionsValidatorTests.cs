@@ -39,6 +39,9 @@ public sealed class WebSocketServerOptionsValidatorTests
         { "RequireSubProtocol", o => o.RequireSubProtocol = true },
         { "not an origin", o => o.AllowedOrigins.Add("not an origin") },
         { "https://example.com/path", o => o.AllowedOrigins.Add("https://example.com/path") },
+        { "MaxConnectionLifetime", o => o.MaxConnectionLifetime = TimeSpan.Zero },
+        { "ConnectionLifetimeJitter", o => (o.MaxConnectionLifetime, o.ConnectionLifetimeJitter) = (TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2)) },
+        { "ConnectionLifetimeCloseCode", o => o.ConnectionLifetimeCloseCode = 1006 },
     };
 
     [Theory]

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Logging;
+
+namespace AspNetWebSockets;
+
+public sealed partial class WebSocketConnection
+{
+    /// <summary>Where this connection records metrics (null on the test client); for the rate limiter.</summary>
+    internal Diagnostics.WebSocketMetrics? Metrics => _metrics;
+
+    /// <summary>This connection's logger; for the rate limiter.</summary>
+    internal ILogger Logger => _logger;
+
+    /// <summary>
+    /// The rate-limit hook of the whole-message receives (issue 17): true to hand <paramref name="message"/> to the
+    /// application — at once without limits, or once the limits allow it — and false when the connection was closed with
+    /// 1008 for exceeding them.
+    /// </summary>
+    private ValueTask<bool> AdmitAsync(WebSocketMessage message, CancellationToken cancellationToken) =>
+        _settings.RateLimit is { } limit ? limit.AdmitAsync(this, message.Length, cancellationToken) : new ValueTask<bool>(true);
+}
