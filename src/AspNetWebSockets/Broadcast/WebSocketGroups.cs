@@ -18,7 +18,7 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
     private readonly IWebSocketBackplane _backplane;
     private readonly ILogger _logger;
     private readonly IServiceProvider _services;
-    private Hosting.WebSocketServer? _server;
+    private IWebSocketConnectionSet? _allConnections;
 
     public WebSocketGroups(IOptions<WebSocketGroupsOptions> options, IWebSocketBackplane backplane, ILoggerFactory loggerFactory, IServiceProvider services)
     {
@@ -172,10 +172,10 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         if (group is null)
         {
             // "All" means every open connection of this server, grouped or not.
-            _server ??= _services.GetService(typeof(Hosting.WebSocketServer)) as Hosting.WebSocketServer;
-            if (_server is not null)
+            _allConnections ??= _services.GetService(typeof(IWebSocketConnectionSet)) as IWebSocketConnectionSet;
+            if (_allConnections is not null)
             {
-                foreach (KeyValuePair<WebSocketConnection, byte> entry in _server.Connections)
+                foreach (KeyValuePair<WebSocketConnection, byte> entry in _allConnections.Connections)
                 {
                     SendToMember(entry.Key, message, except, target);
                 }

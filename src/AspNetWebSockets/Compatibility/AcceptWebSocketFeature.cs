@@ -51,39 +51,40 @@ internal sealed class AcceptWebSocketFeature : IHttpWebSocketFeature
         }
 
         _reserved = true;
-        NegotiatedExtensions extensions = NegotiatedExtensions.None;
-        if (acceptContext.DangerousEnableCompression && _context.Request.Headers.SecWebSocketExtensions.Count > 0)
-        {
-            // The built-in's compression settings, mapped onto ours.
-            WebSocketCompressionOptions server = _server.Options.Compression;
-            var options = new WebSocketCompressionOptions
-            {
-                Enabled = true,
-                Level = server.Level,
-                MemoryLevel = server.MemoryLevel,
-                ServerMaxWindowBits = Math.Clamp(acceptContext.ServerMaxWindowBits, 9, 15),
-                ServerContextTakeover = !acceptContext.DisableServerContextTakeover,
-                MinMessageSize = server.MinMessageSize,
-            };
-            var offers = new List<ExtensionOffer>();
-            ExtensionHeaderParser.TryParse(_context.Request.Headers.SecWebSocketExtensions, HandshakeValidator.MaxListHeaderLength, offers);
-            extensions = ExtensionNegotiation.Negotiate(offers, [new PerMessageDeflateNegotiation(options)]);
-        }
 
+        // The same settings and negotiation as MapWebSocket endpoints: whatever endpoint the request reached, its
+        // metadata (message size, rate limits, ...) applies. As with the framework, permessage-deflate is negotiated only
+        // when the application asks for it, with the built-in's settings mapped onto ours; registered extensions always.
+        WebSocketEndpointSettings settings = _server.SettingsFor(_context.GetEndpoint());
+        IReadOnlyList<IWebSocketExtension> offerable = acceptContext.DangerousEnableCompression
+            ? [new PerMessageDeflateNegotiation(MapCompression(acceptContext, _server.Options.Compression)), .. _server.Extensions]
+            : _server.Extensions;
         WebSocketServerOptions serverOptions = _server.Options;
         Connection = await WebSocketEndpointHandler.UpgradeAsync(
             _context,
             _server,
-            serverOptions.DecoderLimitsFor(serverOptions.MaxMessageSize),
+            settings.Limits,
             _connect,
             _connect is null ? _context.Features.Get<IHttpUpgradeFeature>() : null,
             string.IsNullOrEmpty(acceptContext.SubProtocol) ? null : acceptContext.SubProtocol,
-            extensions,
+            HttpHandshake.NegotiateExtensions(_context, offerable),
             acceptContext.KeepAliveInterval ?? serverOptions.KeepAliveInterval,
-            acceptContext.KeepAliveTimeout ?? serverOptions.KeepAliveTimeout).ConfigureAwait(false);
+            acceptContext.KeepAliveTimeout ?? serverOptions.KeepAliveTimeout,
+            settings.RateLimiter).ConfigureAwait(false);
         Log.ConnectionOpened(_server.Logger, Connection.ConnectionId, Connection.Protocol, Connection.Extensions);
         return Connection.AsWebSocket();
     }
+
+    /// <summary>The built-in's compression settings (<see cref="WebSocketAcceptContext"/>), mapped onto ours.</summary>
+    private static WebSocketCompressionOptions MapCompression(WebSocketAcceptContext acceptContext, WebSocketCompressionOptions server) => new()
+    {
+        Enabled = true,
+        Level = server.Level,
+        MemoryLevel = server.MemoryLevel,
+        ServerMaxWindowBits = Math.Clamp(acceptContext.ServerMaxWindowBits, 9, 15),
+        ServerContextTakeover = !acceptContext.DisableServerContextTakeover,
+        MinMessageSize = server.MinMessageSize,
+    };
 
     /// <summary>After the application's pipeline: closes what it left open and releases the connection slot.</summary>
     public async Task CompleteAsync()

@@ -1,4 +1,5 @@
 using System.Buffers;
+using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets.Compression;
 

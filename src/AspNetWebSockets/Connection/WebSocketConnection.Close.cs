@@ -49,6 +49,22 @@ public sealed partial class WebSocketConnection
         }
     }
 
+    /// <summary>
+    /// Closes (see <see cref="CloseAsync"/>) on behalf of the server — shutdown, drain, lifetime or rate limits — and never
+    /// throws: one misbehaving peer must not fail the caller; a close that cannot complete has already aborted.
+    /// </summary>
+    internal async Task CloseQuietlyAsync(int code, string reason)
+    {
+        try
+        {
+            await CloseAsync(code, reason).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            Abort();
+        }
+    }
+
     /// <summary>Sends our close frame once; later calls do nothing.</summary>
     private async ValueTask SendCloseFrameAsync(ReadOnlyMemory<byte> payload)
     {

@@ -11,15 +11,6 @@ public sealed partial class WebSocketConnection
     /// <summary>Size of the payload our pings carry: the <see cref="Stopwatch"/> timestamp at which they were sent.</summary>
     private const int PingStampLength = sizeof(long);
 
-    // The timestamp carried by the latest ping we sent (keep-alive or PingAsync); 0 when its pong has come back.
-    private long _outstandingPingStamp;
-
-    // The latest measured round trip in Stopwatch ticks; -1 before the first.
-    private long _roundTripTicks = -1;
-
-    // The PingAsync callers' shared wait for the next matching pong; null when nobody waits.
-    private TaskCompletionSource<TimeSpan>? _pingWaiter;
-
     /// <summary>
     /// The latest measured round-trip time: from sending a ping (keep-alive or <see cref="PingAsync"/>) to the peer's
     /// matching pong. Null until one has been measured.

@@ -60,6 +60,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private long _pingSentAt;
     private int _idlePongInFlight;
 
+    // Round-trip time: the timestamp carried by the latest ping we sent (0 once its pong has come back), the latest
+    // measured round trip in Stopwatch ticks (-1 before the first), and the PingAsync callers' shared wait (null when
+    // nobody waits).
+    private long _outstandingPingStamp;
+    private long _roundTripTicks = -1;
+    private TaskCompletionSource<TimeSpan>? _pingWaiter;
+
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
     {
         _transport = transport;

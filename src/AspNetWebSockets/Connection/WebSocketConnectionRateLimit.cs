@@ -41,7 +41,7 @@ internal sealed class WebSocketConnectionRateLimit
         if (_policy == WebSocketRateLimitPolicy.Close)
         {
             Log.MessageRateLimited(connection.Logger, connection.ConnectionId, scope);
-            await Hosting.WebSocketServer.CloseQuietlyAsync(connection, WebSocketCloseCode.PolicyViolation, "Message rate limit exceeded").ConfigureAwait(false);
+            await connection.CloseQuietlyAsync(WebSocketCloseCode.PolicyViolation, "Message rate limit exceeded").ConfigureAwait(false);
             return false;
         }
 

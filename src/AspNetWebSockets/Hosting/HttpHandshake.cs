@@ -1,3 +1,4 @@
+using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -41,5 +42,22 @@ internal static class HttpHandshake
     {
         IHeaderDictionary headers = context.Request.Headers;
         return OriginPolicy.IsAllowed(headers.Origin.ToString(), headers.Host.ToString(), context.Request.Scheme, (IReadOnlyCollection<string>)options.AllowedOrigins, options.AllowAnyOrigin);
+    }
+
+    /// <summary>
+    /// Negotiates the request's <c>Sec-WebSocket-Extensions</c> offers with <paramref name="extensions"/> (the one
+    /// negotiation both upgrade paths use); <see cref="NegotiatedExtensions.None"/> when nothing was offered or accepted.
+    /// </summary>
+    public static NegotiatedExtensions NegotiateExtensions(HttpContext context, IReadOnlyList<IWebSocketExtension> extensions)
+    {
+        Microsoft.Extensions.Primitives.StringValues header = context.Request.Headers.SecWebSocketExtensions;
+        if (extensions.Count == 0 || header.Count == 0)
+        {
+            return NegotiatedExtensions.None;
+        }
+
+        var offers = new List<ExtensionOffer>();
+        ExtensionHeaderParser.TryParse(header, HandshakeValidator.MaxListHeaderLength, offers);
+        return ExtensionNegotiation.Negotiate(offers, extensions);
     }
 }

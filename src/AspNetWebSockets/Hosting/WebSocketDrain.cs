@@ -107,7 +107,7 @@ internal sealed class WebSocketDrain : IWebSocketDrain
             double elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds + Step.TotalMilliseconds;
             while (next < open.Length && (offsets[next] <= elapsed || _hurry.IsCancellationRequested))
             {
-                closing.Add(WebSocketServer.CloseQuietlyAsync(open[next++]));
+                closing.Add(open[next++].CloseQuietlyAsync(WebSocketCloseCode.GoingAway, "Server shutting down"));
             }
 
             if (next < open.Length)
@@ -129,7 +129,7 @@ internal sealed class WebSocketDrain : IWebSocketDrain
         {
             if (Array.IndexOf(open, entry.Key) < 0)
             {
-                closing.Add(WebSocketServer.CloseQuietlyAsync(entry.Key));
+                closing.Add(entry.Key.CloseQuietlyAsync(WebSocketCloseCode.GoingAway, "Server shutting down"));
             }
         }
 

@@ -22,7 +22,7 @@ namespace AspNetWebSockets.Hosting;
 internal sealed class WebSocketEndpointHandler
 {
     private readonly RequestDelegate _handler;
-    private EndpointSettings? _settings;
+    private WebSocketEndpointSettings? _settings;
 
     public WebSocketEndpointHandler(RequestDelegate handler) => _handler = handler;
 
@@ -33,7 +33,7 @@ internal sealed class WebSocketEndpointHandler
     public Task InvokeAsync(HttpContext context)
     {
         WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
-        EndpointSettings settings = _settings ??= EndpointSettings.Resolve(context.GetEndpoint(), server.Options);
+        WebSocketEndpointSettings settings = _settings ??= server.SettingsFor(context.GetEndpoint());
 
         // HTTP/2 (RFC 8441) arrives as an extended CONNECT on the same route; HTTP/1.1 as an Upgrade.
         IHttpExtendedConnectFeature? connect = HttpHandshake.ExtendedConnect(context);
@@ -66,7 +66,7 @@ internal sealed class WebSocketEndpointHandler
     }
 
     /// <summary>Upgrades, runs the handler and ends the connection; releases the reserved connection slot whatever happens.</summary>
-    private async Task AcceptAsync(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions)
+    private async Task AcceptAsync(HttpContext context, WebSocketServer server, WebSocketEndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions)
     {
         try
         {
@@ -217,7 +217,7 @@ internal sealed class WebSocketEndpointHandler
         return connection;
     }
 
-    private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, EndpointSettings settings, IHttpExtendedConnectFeature? connect, out string? subProtocol, out NegotiatedExtensions extensions)
+    private static HandshakeFailure Negotiate(HttpContext context, WebSocketServer server, WebSocketEndpointSettings settings, IHttpExtendedConnectFeature? connect, out string? subProtocol, out NegotiatedExtensions extensions)
     {
         subProtocol = null;
         extensions = NegotiatedExtensions.None;
@@ -246,14 +246,7 @@ internal sealed class WebSocketEndpointHandler
             return HandshakeFailure.SubProtocolRequired;
         }
 
-        IReadOnlyList<IWebSocketExtension> factories = settings.Compression ? server.ExtensionsWithCompression : server.Extensions;
-        if (factories.Count > 0 && headers.SecWebSocketExtensions.Count > 0)
-        {
-            var offers = new List<ExtensionOffer>();
-            ExtensionHeaderParser.TryParse(headers.SecWebSocketExtensions, HandshakeValidator.MaxListHeaderLength, offers);
-            extensions = ExtensionNegotiation.Negotiate(offers, factories);
-        }
-
+        extensions = HttpHandshake.NegotiateExtensions(context, settings.Compression ? server.ExtensionsWithCompression : server.Extensions);
         return HandshakeFailure.None;
     }
 
@@ -297,37 +290,5 @@ internal sealed class WebSocketEndpointHandler
         }
 
         return new StreamTransport(stream, abortConnection);
-    }
-
-    /// <summary>This endpoint's effective settings: endpoint metadata over server options, resolved once.</summary>
-    private sealed record EndpointSettings(IReadOnlyList<string> SubProtocols, bool RequireSubProtocol, DecoderLimits Limits, bool Compression, WebSocketMessageRateLimiter? RateLimiter)
-    {
-        public static EndpointSettings Resolve(Endpoint? endpoint, WebSocketServerOptions options)
-        {
-            IReadOnlyList<string> subProtocols = options.SubProtocols.ToArray();
-            bool required = options.RequireSubProtocol;
-            long maxMessageSize = options.MaxMessageSize;
-            bool compression = options.Compression.Enabled;
-            if (endpoint is not null)
-            {
-                foreach (SubProtocolMetadata metadata in endpoint.Metadata.GetOrderedMetadata<SubProtocolMetadata>())
-                {
-                    if (metadata.SubProtocols.Count > 0)
-                    {
-                        subProtocols = metadata.SubProtocols;
-                    }
-
-                    required = metadata.Required ?? required;
-                }
-
-                maxMessageSize = endpoint.Metadata.GetMetadata<MaxMessageSizeMetadata>()?.MaxMessageSize ?? maxMessageSize;
-                compression = endpoint.Metadata.GetMetadata<CompressionMetadata>()?.Enabled ?? compression;
-            }
-
-            // Rate limits (issue 17): built once per endpoint, so the endpoint-wide buckets are shared by its connections.
-            WebSocketMessageRateLimitOptions rateLimit = endpoint?.Metadata.GetMetadata<MessageRateLimitMetadata>()?.Options ?? options.MessageRateLimit;
-            WebSocketMessageRateLimiter? rateLimiter = rateLimit.IsEnabled ? new WebSocketMessageRateLimiter(rateLimit) : null;
-            return new EndpointSettings(subProtocols, required, options.DecoderLimitsFor(maxMessageSize), compression, rateLimiter);
-        }
     }
 }

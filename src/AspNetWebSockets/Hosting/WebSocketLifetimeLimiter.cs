@@ -70,7 +70,7 @@ internal sealed class WebSocketLifetimeLimiter : IHostedService, IDisposable
             if (connection.ReadyState == WebSocketReadyState.Open && now >= DeadlineOf(connection, lifetime, options.ConnectionLifetimeJitter))
             {
                 Log.ConnectionLifetimeReached(_server.Logger, connection.ConnectionId, options.ConnectionLifetimeCloseCode);
-                _ = WebSocketServer.CloseQuietlyAsync(connection, options.ConnectionLifetimeCloseCode, "Connection lifetime reached");
+                _ = connection.CloseQuietlyAsync(options.ConnectionLifetimeCloseCode, "Connection lifetime reached");
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using AspNetWebSockets.Compression;
 using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Extensions;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,7 @@ namespace AspNetWebSockets.Hosting;
 /// Server-wide state shared by every WebSocket endpoint: validated options, the one keep-alive timer, the
 /// registered extensions, the set of open connections (so a drain or shutdown can close them all with 1001), and whether it is draining.
 /// </summary>
-internal sealed class WebSocketServer : IDisposable
+internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
 {
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
 
@@ -39,6 +40,16 @@ internal sealed class WebSocketServer : IDisposable
     public IReadOnlyList<IWebSocketExtension> ExtensionsWithCompression { get; }
 
     public WebSocketHeartbeat Heartbeat { get; }
+
+    // Endpoint settings resolved once per endpoint (weakly keyed: endpoints of a dynamic data source may come and go).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Endpoint, WebSocketEndpointSettings> _endpointSettings = [];
+    private WebSocketEndpointSettings? _serverSettings;
+
+    /// <summary>The effective settings of <paramref name="endpoint"/> (the server's own for a request that reached none).</summary>
+    public WebSocketEndpointSettings SettingsFor(Endpoint? endpoint) =>
+        endpoint is null
+            ? _serverSettings ??= WebSocketEndpointSettings.Resolve(null, Options)
+            : _endpointSettings.GetValue(endpoint, e => WebSocketEndpointSettings.Resolve(e, Options));
 
     private int _reserved;
     private int _draining;
@@ -88,19 +99,5 @@ internal sealed class WebSocketServer : IDisposable
         }
 
         return total;
-    }
-
-    /// <summary>Closes for shutdown, a drain or the lifetime limit (1001 by default); a peer that fails the close is aborted, never thrown from.</summary>
-    internal static async Task CloseQuietlyAsync(WebSocketConnection connection, int code = WebSocketCloseCode.GoingAway, string reason = "Server shutting down")
-    {
-        try
-        {
-            await connection.CloseAsync(code, reason).ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // Shutdown must not fail because one peer misbehaved; CloseAsync already aborted it.
-            connection.Abort();
-        }
     }
 }

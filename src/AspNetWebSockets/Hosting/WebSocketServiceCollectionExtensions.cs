@@ -33,6 +33,7 @@ public static class WebSocketServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketServerOptions>, WebSocketServerOptionsValidator>());
         services.TryAddSingleton<WebSocketServer>();
+        services.TryAddSingleton<IWebSocketConnectionSet>(static sp => sp.GetRequiredService<WebSocketServer>());
         services.TryAddSingleton<WebSocketDrain>();
         services.TryAddSingleton<IWebSocketDrain>(static sp => sp.GetRequiredService<WebSocketDrain>());
         services.TryAddScoped<WebSocketConnectionAccessor>();

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using AspNetWebSockets.Compression;
 using AspNetWebSockets.Extensions;
 
 namespace AspNetWebSockets.Protocol;

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using AspNetWebSockets.Compression;
+using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets.Tests.Compression;
 

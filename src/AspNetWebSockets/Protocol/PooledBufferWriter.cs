@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace AspNetWebSockets.Compression;
+namespace AspNetWebSockets.Protocol;
 
 /// <summary>A growable <see cref="IBufferWriter{T}"/> over ArrayPool arrays; <see cref="Reset"/> keeps the array, <see cref="Dispose"/> returns it.</summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable

@@ -1,0 +1,67 @@
+using System.Net;
+using AspNetWebSockets.Hosting;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace AspNetWebSockets.IntegrationTests.Compatibility;
+
+/// <summary>
+/// One upgrade path: <c>AcceptWebSocketAsync</c> under <c>UseAspNetWebSockets</c> resolves the settings of the endpoint the
+/// request reached exactly as <c>MapWebSocket</c> does (it used to take the server options only).
+/// </summary>
+public sealed class DropInEndpointSettingsTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_endpoints_message_size_limit_applies_on_the_drop_in_path()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        builder.Services.AddWebSockets(o => o.MaxMessageSize = 1 << 20);
+        await using WebApplication app = builder.Build();
+        app.UseRouting();
+        app.UseAspNetWebSockets();
+
+        // Endpoint metadata as MapWebSocket's WithMaxMessageSize records it, here on a plain endpoint the drop-in serves.
+        app.Map("/small", Echo).WithMetadata(new MaxMessageSizeMetadata(16));
+        app.Map("/large", Echo);
+        await app.StartAsync(Ct);
+
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, await SendAsync(app, "/small", 17));
+        Assert.Null(await SendAsync(app, "/large", 17)); // echoed: the server's own limit
+        await app.StopAsync(Ct);
+    }
+
+    private static async Task Echo(HttpContext context)
+    {
+        using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync();
+        byte[] buffer = new byte[64];
+        WebSocketReceiveResult result = await socket.ReceiveAsync(buffer, context.RequestAborted);
+        if (result.MessageType != WebSocketMessageType.Close)
+        {
+            await socket.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, context.RequestAborted);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, context.RequestAborted);
+        }
+    }
+
+    /// <summary>Sends one binary message of <paramref name="size"/> bytes; returns the server's close status if it closed instead of echoing.</summary>
+    private static async Task<WebSocketCloseStatus?> SendAsync(WebApplication app, string path, int size)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bound.CancelAfter(TimeSpan.FromSeconds(15));
+        using var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri(new UriBuilder(app.Urls.First()) { Scheme = "ws" }.Uri, path), bound.Token);
+        await ws.SendAsync(new byte[size], WebSocketMessageType.Binary, endOfMessage: true, bound.Token);
+        byte[] buffer = new byte[64];
+        WebSocketReceiveResult result = await ws.ReceiveAsync(buffer, bound.Token);
+        if (result.MessageType == WebSocketMessageType.Close)
+        {
+            return result.CloseStatus;
+        }
+
+        Assert.Equal(size, result.Count);
+        return null;
+    }
+}
