@@ -3,7 +3,7 @@
 #
 #   build/fuzz.sh [--seconds N] [--target NAME]... [--timeout MS] [--update-corpus]
 #
-# Targets: frames (frame reader + message decoder + inflater, as the receive loop drives them), handshake (header
+# Targets: frames (the protocol object, WebSocketProtocol, with or without deflate, as the receive loop drives it), handshake (header
 # parsing, validation, negotiation, origin policy), inflate (permessage-deflate decompression and round trips),
 # utf8 (incremental UTF-8 validation). Default: every target, 60 s each. Installs AFL++ from apt if missing and the
 # SharpFuzz instrumenter as a local dotnet tool, builds the harness in Release into artifacts/fuzz/bin, instruments
