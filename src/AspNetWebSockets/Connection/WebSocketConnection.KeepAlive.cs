@@ -112,7 +112,7 @@ public sealed partial class WebSocketConnection
     {
         try
         {
-            await SendStampedPingAsync(CancellationToken.None).ConfigureAwait(false); // stamped: its pong measures the round trip (issue 17)
+            await SendStampedPingAsync(CancellationToken.None).ConfigureAwait(false); // stamped: its pong measures the round trip
         }
         catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or InvalidOperationException or ObjectDisposedException)
         {

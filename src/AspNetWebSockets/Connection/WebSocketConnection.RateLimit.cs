@@ -11,7 +11,7 @@ public sealed partial class WebSocketConnection
     internal ILogger Logger => _logger;
 
     /// <summary>
-    /// The rate-limit hook of the whole-message receives (issue 17): true to hand <paramref name="message"/> to the
+    /// The rate-limit check of the whole-message receives: true to hand <paramref name="message"/> to the
     /// application — at once without limits, or once the limits allow it — and false when the connection was closed with
     /// 1008 for exceeding them.
     /// </summary>

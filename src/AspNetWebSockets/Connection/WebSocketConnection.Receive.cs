@@ -25,10 +25,10 @@ public sealed partial class WebSocketConnection
         var message = new WebSocketMessage();
         try
         {
-            // Rate-limit hook (issue 17): AdmitAsync waits (backpressure) or closes with 1008 (then the loop ends).
+            // Rate limits: AdmitAsync waits (backpressure) or closes with 1008 (then the loop ends).
             while (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false) && await AdmitAsync(message, cancellationToken).ConfigureAwait(false))
             {
-                // Tracing hook (issue 17): an opt-in span per message while the application handles it.
+                // Tracing: an opt-in span per message while the application handles it.
                 System.Diagnostics.Activity? span = _settings.MessageTracer?.StartProcess(message);
                 try
                 {
@@ -52,7 +52,7 @@ public sealed partial class WebSocketConnection
     public async ValueTask<WebSocketMessage?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         var message = new WebSocketMessage();
-        if (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false) && await AdmitAsync(message, cancellationToken).ConfigureAwait(false)) // rate-limit hook (issue 17)
+        if (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false) && await AdmitAsync(message, cancellationToken).ConfigureAwait(false)) // rate limits
         {
             return message;
         }

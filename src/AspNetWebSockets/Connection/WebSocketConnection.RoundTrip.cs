@@ -80,7 +80,7 @@ public sealed partial class WebSocketConnection
     }
 
     /// <summary>
-    /// The pong hook (issue 17), called wherever a pong is consumed: a pong carrying the stamp of our latest ping measures
+    /// The pong hook, called wherever a pong is consumed: a pong carrying the stamp of our latest ping measures
     /// the round trip; any other pong (unsolicited, or answering an older ping) is only liveness.
     /// </summary>
     private void OnPongReceived(ReadOnlySpan<byte> payload)

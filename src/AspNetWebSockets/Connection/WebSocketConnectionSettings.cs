@@ -42,9 +42,9 @@ internal sealed class WebSocketConnectionSettings
     /// <summary>The shared timer that drives keep-alive and notices vanished peers; null (the test client) disables both.</summary>
     public WebSocketHeartbeat? Heartbeat { get; init; }
 
-    /// <summary>Per-message spans (issue 17), or null when they are off or the connection's span is not recorded.</summary>
+    /// <summary>Per-message spans, or null when they are off or the connection's span is not recorded.</summary>
     public AspNetWebSockets.Diagnostics.WebSocketMessageTracer? MessageTracer { get; init; }
 
-    /// <summary>Message rate limits (issue 17), or null when none apply.</summary>
+    /// <summary>Message rate limits, or null when none apply.</summary>
     public WebSocketConnectionRateLimit? RateLimit { get; init; }
 }

@@ -48,7 +48,7 @@ internal sealed class WebSocketEndpointHandler
 
         if (failure == HandshakeFailure.None && server.IsDraining)
         {
-            failure = HandshakeFailure.ServerDraining; // drain hook (issue 17): 503 + Retry-After
+            failure = HandshakeFailure.ServerDraining; // draining: 503 + Retry-After
         }
 
         if (failure == HandshakeFailure.None && !server.TryReserveConnection())
@@ -165,7 +165,7 @@ internal sealed class WebSocketEndpointHandler
 
         // HTTP/2 answers 200 and carries the frames on the stream; HTTP/1.1 answers 101 and hands over the connection.
         ActivityContext traceParent = WebSocketActivitySource.Source.HasListeners() ? WebSocketActivitySource.ParentOf(context) : default;
-        Activity? upgradeSpan = WebSocketActivitySource.StartUpgrade(context, traceParent); // tracing hook (issue 17)
+        Activity? upgradeSpan = WebSocketActivitySource.StartUpgrade(context, traceParent);
         Stream stream;
         try
         {

@@ -33,7 +33,7 @@ internal sealed record WebSocketEndpointSettings(IReadOnlyList<string> SubProtoc
             compression = endpoint.Metadata.GetMetadata<CompressionMetadata>()?.Enabled ?? compression;
         }
 
-        // Rate limits (issue 17): built once per endpoint, so the endpoint-wide buckets are shared by its connections.
+        // Rate limits: built once per endpoint, so the endpoint-wide buckets are shared by its connections.
         WebSocketMessageRateLimitOptions rateLimit = endpoint?.Metadata.GetMetadata<MessageRateLimitMetadata>()?.Options ?? options.MessageRateLimit;
         WebSocketMessageRateLimiter? rateLimiter = rateLimit.IsEnabled ? new WebSocketMessageRateLimiter(rateLimit) : null;
         return new WebSocketEndpointSettings(subProtocols, required, options.DecoderLimitsFor(maxMessageSize), compression, rateLimiter);

@@ -94,7 +94,11 @@ internal static class InflateTarget
                 }
                 else if (violation != ProtocolViolation.None)
                 {
-                    FuzzInvariantException.Check(violation is ProtocolViolation.InvalidCompressedData or ProtocolViolation.MessageTooBig, $"raw compressed input failed with {violation}");
+                    // 1007 for corrupt data; 1009 for a message over the cap, decompressed or (FrameTooBig, MessageTooBig
+                    // decided from the declared length) already on the wire.
+                    FuzzInvariantException.Check(
+                        violation is ProtocolViolation.InvalidCompressedData or ProtocolViolation.MessageTooBig or ProtocolViolation.FrameTooBig,
+                        $"raw compressed input failed with {violation}");
                     FuzzInvariantException.Check(violation != ProtocolViolation.MessageTooBig || inflated.WrittenCount <= cap, "the cap was passed before the protocol stopped");
                     return; // the connection fails (1007 or 1009) and drops the session
                 }
