@@ -9,7 +9,7 @@ namespace AspNetWebSockets.Compatibility;
 /// <summary>
 /// The drop-in path: installs our <see cref="IHttpWebSocketFeature"/> on WebSocket upgrade requests so apps written
 /// against <c>HttpContext.WebSockets.AcceptWebSocketAsync()</c> run on this stack unchanged. Browser origins are
-/// checked first (403), as with MapWebSocket.
+/// checked first (403), and a draining server refuses upgrades (503 with Retry-After), as with MapWebSocket.
 /// </summary>
 internal sealed class WebSocketCompatibilityMiddleware
 {
@@ -28,11 +28,16 @@ internal sealed class WebSocketCompatibilityMiddleware
 
         WebSocketServer server = context.RequestServices.GetRequiredService<WebSocketServer>();
         HandshakeFailure validation = HttpHandshake.Validate(context, connect);
-        if (validation == HandshakeFailure.None && !HttpHandshake.IsOriginAllowed(context, server.Options))
+
+        // Refused before the application runs, as MapWebSocket refuses them: a foreign origin (403), and any upgrade while
+        // the server drains (503 with Retry-After, so the client retries another node).
+        HandshakeFailure refusal = validation != HandshakeFailure.None ? HandshakeFailure.None
+            : !HttpHandshake.IsOriginAllowed(context, server.Options) ? HandshakeFailure.OriginNotAllowed
+            : server.IsDraining ? HandshakeFailure.ServerDraining
+            : HandshakeFailure.None;
+        if (refusal != HandshakeFailure.None)
         {
-            Log.HandshakeRejected(server.Logger, StatusCodes.Status403Forbidden, HandshakeFailure.OriginNotAllowed.Describe());
-            server.Metrics.HandshakeFailed(nameof(HandshakeFailure.OriginNotAllowed));
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            WebSocketEndpointHandler.Reject(context, refusal, server);
             return;
         }
 

@@ -250,7 +250,8 @@ internal sealed class WebSocketEndpointHandler
         return HandshakeFailure.None;
     }
 
-    private static void Reject(HttpContext context, HandshakeFailure failure, WebSocketServer server)
+    /// <summary>Answers a refused handshake: the status for <paramref name="failure"/>, its headers, a log line and the metric.</summary>
+    internal static void Reject(HttpContext context, HandshakeFailure failure, WebSocketServer server)
     {
         int status = failure.ToStatusCode();
         Log.HandshakeRejected(server.Logger, status, failure.Describe());

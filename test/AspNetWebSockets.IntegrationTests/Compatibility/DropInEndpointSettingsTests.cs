@@ -1,5 +1,6 @@
 using System.Net;
 using AspNetWebSockets.Hosting;
+using AspNetWebSockets.IntegrationTests.Hosting;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 
@@ -7,7 +8,8 @@ namespace AspNetWebSockets.IntegrationTests.Compatibility;
 
 /// <summary>
 /// One upgrade path: <c>AcceptWebSocketAsync</c> under <c>UseAspNetWebSockets</c> resolves the settings of the endpoint the
-/// request reached exactly as <c>MapWebSocket</c> does (it used to take the server options only).
+/// request reached exactly as <c>MapWebSocket</c> does (it used to take the server options only), and is refused while
+/// draining as MapWebSocket is (it used to throw from <c>AcceptWebSocketAsync</c>).
 /// </summary>
 public sealed class DropInEndpointSettingsTests
 {
@@ -31,6 +33,33 @@ public sealed class DropInEndpointSettingsTests
 
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await SendAsync(app, "/small", 17));
         Assert.Null(await SendAsync(app, "/large", 17)); // echoed: the server's own limit
+        await app.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task A_draining_server_refuses_drop_in_upgrades_with_503_and_Retry_After_before_the_app_runs()
+    {
+        int appCalls = 0;
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        builder.Services.AddWebSockets(o => o.Drain.RetryAfter = TimeSpan.FromSeconds(3));
+        await using WebApplication app = builder.Build();
+        app.UseAspNetWebSockets();
+        app.Run(context =>
+        {
+            Interlocked.Increment(ref appCalls);
+            return Echo(context);
+        });
+        await app.StartAsync(Ct);
+        Uri address = new(app.Urls.First());
+
+        await app.Services.GetRequiredService<IWebSocketDrain>().DrainAsync(Ct).WaitAsync(TimeSpan.FromSeconds(15), Ct);
+        RawResponse refused = await RawHttp.SendAsync(address, RawRequest.Upgrade(address));
+
+        Assert.Equal(503, refused.StatusCode);
+        Assert.Equal("3", refused.Header("Retry-After"));
+        Assert.Equal(0, appCalls);
         await app.StopAsync(Ct);
     }
 
