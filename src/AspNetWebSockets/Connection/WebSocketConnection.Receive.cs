@@ -77,15 +77,33 @@ public sealed partial class WebSocketConnection
             throw new ArgumentException("The receive buffer must not be empty.", nameof(buffer));
         }
 
+        ValueWebSocketReceiveResult result;
         EnterReceive();
         try
         {
-            return await ReceiveCoreAsync(buffer, cancellationToken).ConfigureAwait(false);
+            result = await ReceiveCoreAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             ExitReceive();
         }
+
+        // Rate limits count a streamed message once, at its end, with its whole length; checked after the receive slot is
+        // released, because the Close policy's close handshake reads the peer's reply through it.
+        if (_settings.RateLimit is not { } limit || result.MessageType == WebSocketMessageType.Close)
+        {
+            return result;
+        }
+
+        _streamedLength += result.Count;
+        if (!result.EndOfMessage)
+        {
+            return result;
+        }
+
+        int length = (int)Math.Min(_streamedLength, int.MaxValue);
+        _streamedLength = 0;
+        return await limit.AdmitAsync(this, length, cancellationToken).ConfigureAwait(false) ? result : CloseResult;
     }
 
     /// <summary>

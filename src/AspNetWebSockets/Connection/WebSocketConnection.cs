@@ -48,6 +48,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private int _receiving;
     private ProtocolEvent _pendingEvent;
 
+    // Bytes of the message being streamed through ReceiveAsync(Memory<byte>) so far, for the rate limits.
+    private long _streamedLength;
+
     // Send: two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments
     // of a streamed one) so messages never interleave; the write lock is held while one frame is written and flushed.
     // Control frames take only the write lock, so they can slip between the fragments of a streamed message.

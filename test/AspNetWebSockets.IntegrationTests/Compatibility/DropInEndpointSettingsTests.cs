@@ -63,6 +63,53 @@ public sealed class DropInEndpointSettingsTests
         await app.StopAsync(Ct);
     }
 
+    [Fact]
+    public async Task The_endpoints_message_rate_limit_applies_on_the_drop_in_path()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        builder.Services.AddWebSockets();
+        await using WebApplication app = builder.Build();
+        app.UseRouting();
+        app.UseAspNetWebSockets();
+        app.Map("/drain-all", async context =>
+        {
+            using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync();
+            byte[] buffer = new byte[64];
+            while ((await socket.ReceiveAsync(buffer, context.RequestAborted)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }).WithMessageRateLimit(o =>
+        {
+            o.MessagesPerSecond = 3;
+            o.Policy = WebSocketRateLimitPolicy.Close;
+        });
+        await app.StartAsync(Ct);
+
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bound.CancelAfter(TimeSpan.FromSeconds(15));
+        using var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri(new UriBuilder(app.Urls.First()) { Scheme = "ws" }.Uri, "/drain-all"), bound.Token);
+        Task<WebSocketReceiveResult> closing = ws.ReceiveAsync(new byte[64], bound.Token);
+        for (int i = 0; i < 100 && !closing.IsCompleted; i++)
+        {
+            try
+            {
+                await ws.SendAsync("flood"u8.ToArray(), WebSocketMessageType.Text, endOfMessage: true, bound.Token);
+            }
+            catch (WebSocketException)
+            {
+                break; // the server closed under us
+            }
+        }
+
+        WebSocketReceiveResult result = await closing;
+        Assert.Equal(WebSocketMessageType.Close, result.MessageType);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, result.CloseStatus);
+        await app.StopAsync(Ct);
+    }
+
     private static async Task Echo(HttpContext context)
     {
         using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync();

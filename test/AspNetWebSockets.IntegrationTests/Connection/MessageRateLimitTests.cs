@@ -4,7 +4,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 namespace AspNetWebSockets.IntegrationTests.Connection;
 
 /// <summary>
-/// Message rate limits (issue 17) against a flooding client: backpressure delivers every message, in order, no faster
+/// Message rate limits against a flooding client: backpressure delivers every message, in order, no faster
 /// than the limit; the close policy ends the flood with 1008; endpoint-wide and byte limits; the limited-messages metric.
 /// </summary>
 public sealed class MessageRateLimitTests
@@ -37,15 +37,44 @@ public sealed class MessageRateLimitTests
             {
                 await foreach (WebSocketMessage message in socket.ReadAllAsync())
                 {
-                    lock (_received)
-                    {
-                        _received.Add((message.GetText(), _clock.Elapsed));
-                    }
+                    Record(message.GetText());
                 }
 
                 ServerClosed.TrySetResult(await socket.Closed);
             });
             conventions?.Invoke(endpoint);
+
+            // The same sink through the streaming receive, a part of at most 16 bytes at a time.
+            app.MapWebSocket("/stream", async (WebSocketConnection socket) =>
+            {
+                byte[] buffer = new byte[16];
+                var text = new List<byte>();
+                while (true)
+                {
+                    ValueWebSocketReceiveResult part = await socket.ReceiveAsync(buffer);
+                    if (part.MessageType == WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
+
+                    text.AddRange(buffer.AsSpan(0, part.Count));
+                    if (part.EndOfMessage)
+                    {
+                        Record(Encoding.UTF8.GetString([.. text]));
+                        text.Clear();
+                    }
+                }
+
+                ServerClosed.TrySetResult(await socket.Closed);
+            });
+        }
+
+        private void Record(string text)
+        {
+            lock (_received)
+            {
+                _received.Add((text, _clock.Elapsed));
+            }
         }
 
         public async Task WaitForAsync(int count)
@@ -98,8 +127,10 @@ public sealed class MessageRateLimitTests
         Assert.All(measurements, m => Assert.Equal(("connection", "backpressure"), ((string)m.Tags["websocket.rate_limit.scope"]!, (string)m.Tags["websocket.rate_limit.policy"]!)));
     }
 
-    [Fact]
-    public async Task The_close_policy_ends_a_flood_with_1008()
+    [Theory]
+    [InlineData("/flood")]
+    [InlineData("/stream")] // ReceiveAsync(Memory<byte>): a streamed message counts once, at its end
+    public async Task The_close_policy_ends_a_flood_with_1008(string path)
     {
         var sink = new Sink();
         await using TestApp app = await TestApp.StartAsync(TransportMode.InMemory, a => sink.Map(a), o =>
@@ -108,10 +139,10 @@ public sealed class MessageRateLimitTests
             o.MessageRateLimit.Policy = WebSocketRateLimitPolicy.Close;
         });
         using MetricCollector<long> limited = Limited(app);
-        await using WebSocketConnection client = await app.ConnectAsync("/flood");
+        await using WebSocketConnection client = await app.ConnectAsync(path);
         Task<WebSocketMessage?> reading = client.ReceiveAsync(Ct).AsTask();
 
-        await FloodAsync(client, 200);
+        await FloodAsync(client, 200, size: path == "/stream" ? 40 : 0); // 40 bytes: each streamed message in three parts
 
         WebSocketCloseInfo closed = await client.Closed.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Equal((1008, "Message rate limit exceeded"), (closed.Code, closed.Reason));
