@@ -2,10 +2,13 @@
 # Driver of the C epoll client (see build/bench/README.md), reached through build/bench.sh:
 #   build/bench.sh --broadcast [--rounds 3] [--conns 1000,10000] [--sizes 64,4096] [--quick]
 #       one message to every connection: ours (IWebSocketGroups.SendToAllAsync), ASP.NET Core's built-in WebSockets
-#       with a SendAsync loop, Node's ws with clients.forEach(c => c.send(data)); writes artifacts/bench/broadcast.md
+#       with a SendAsync loop, Node's ws with clients.forEach(c => c.send(data)), Bun (uWebSockets) with one topic every
+#       connection subscribes to and ws.publish; writes artifacts/bench/broadcast.md
 #   build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds 3] [--warmup 2] [--duration 3] [--quick]
-#       issue 5's echo scenarios against the echo servers (ours, built-in, raw TCP) with the C client instead of the
-#       C# LoadGen; writes artifacts/bench/results-c.md
+#       issue 5's echo scenarios against the echo servers (A ours, B built-in, C raw TCP, D Bun's uWebSockets-based
+#       Bun.serve) with the C client instead of the C# LoadGen; writes artifacts/bench/results-c.md
+# Bun is installed from npm, pinned (@oven/bun-linux-x64@1.4.4, the binary at bin/bun), into
+# artifacts/bench/bun/ on the first run; later runs find the binary and its version and skip npm.
 # BENCH_SERVER_ARGS (environment) is appended to every .NET server's command line, e.g.
 #   BENCH_SERVER_ARGS="--inline-scheduling" build/bench.sh --client c --scenarios 1,6
 # (also --wait-for-data true|false and --io-queue-count N; see build/bench/Servers/Program.cs), so A, B and C
@@ -66,6 +69,17 @@ client="$out/epoll-client"
 gcc -O2 -Wall -Wextra -Werror -o "$client" "$bench/epoll-client/epoll-client.c"
 
 node_dir="$bench/node"
+# Bun, pinned: npm only when the binary is missing or reports another version. No global install.
+bun_version=1.4.4
+bun_prefix="$out/bun"
+bun_bin="$bun_prefix/node_modules/@oven/bun-linux-x64/bin/bun"
+if ! [ -x "$bun_bin" ] || [ "$("$bun_bin" --version 2>/dev/null)" != "$bun_version" ]; then
+  echo "installing Bun $bun_version (npm @oven/bun-linux-x64) into $bun_prefix..." >&2
+  mkdir -p "$bun_prefix"
+  npm install --prefix "$bun_prefix" "@oven/bun-linux-x64@$bun_version" --no-save --no-audit --no-fund \
+    --loglevel=error </dev/null >&2
+  [ "$("$bun_bin" --version)" = "$bun_version" ] || { echo "Bun at $bun_bin is not $bun_version" >&2; exit 1; }
+fi
 if [ "$what" = broadcast ]; then
   # Node's ws from the committed lock: npm ci only when node_modules is missing or the lock changed.
   stamp="$node_dir/node_modules/.installed-lock-sha256"
@@ -83,9 +97,11 @@ server_cmd() {
     ours) echo "$server --mode ours-broadcast $server_args" ;;
     builtin) echo "$server --mode builtin-broadcast $server_args" ;;
     ws) echo "node $node_dir/broadcast-server.js" ;;
+    bun) echo "$bun_bin $bench/bun/broadcast.js" ;;
     echo-ours) echo "$server --mode ours $server_args" ;;
     echo-builtin) echo "$server --mode builtin $server_args" ;;
     echo-rawtcp) echo "$server --mode rawtcp $server_args" ;;
+    echo-bun) echo "$bun_bin $bench/bun/echo.js" ;;
   esac
 }
 
@@ -156,7 +172,7 @@ if [ "$what" = broadcast ]; then
   for size in "${size_arr[@]}"; do
     for n in "${conn_arr[@]}"; do
       for round in $(seq 1 "$rounds"); do
-        for kind in ours builtin ws; do
+        for kind in ours builtin ws bun; do
           run_one "$kind" "size=$size conns=$n round=$round" broadcast --path /broadcast --conns "$n" --size "$size" \
             --rounds "$(broadcasts_for "$n")" --warmup-rounds "$(warmup_for "$n")" --round-timeout 30 --connect-timeout 120
         done
@@ -173,8 +189,8 @@ if [ "$what" = broadcast ]; then
     /^FAILED / { parse(); failed[kv["size"] SUBSEP kv["conns"] SUBSEP kv["label"]]++ }
     END {
       ns = split(sizes, S, ","); nc = split(conns, C, ",")
-      print "| Broadcast | Metric | ours | built-in | ws | ours/built-in | ours/ws |"
-      print "|---|---|---:|---:|---:|---:|---:|"
+      print "| Broadcast | Metric | ours | built-in | ws | Bun | ours/built-in | ours/ws | ours/Bun |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
       split("p50 p99 srv cli", M, " ")
       name["p50"] = "time to last client, median ms"; name["p99"] = "time to last client, p99 ms"
       name["srv"] = "server CPU µs per delivered msg"; name["cli"] = "load-gen CPU µs per delivered msg"
@@ -184,10 +200,12 @@ if [ "$what" = broadcast ]; then
         for (m = 1; m <= 4; m++) {
           k = M[m]
           o = median(sz SUBSEP n SUBSEP "ours" SUBSEP k); b = median(sz SUBSEP n SUBSEP "builtin" SUBSEP k); w = median(sz SUBSEP n SUBSEP "ws" SUBSEP k)
-          printf "| %s | %s | %s | %s | %s | %s | %s |\n", (m == 1 ? label : ""), name[k], fmt(o, 2), fmt(b, 2), fmt(w, 2), ratio(o, b), ratio(o, w)
+          u = median(sz SUBSEP n SUBSEP "bun" SUBSEP k)
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", (m == 1 ? label : ""), name[k], fmt(o, 2), fmt(b, 2), fmt(w, 2), fmt(u, 2), ratio(o, b), ratio(o, w), ratio(o, u)
         }
         fo = failed[sz SUBSEP n SUBSEP "ours"] + 0; fb = failed[sz SUBSEP n SUBSEP "builtin"] + 0; fw = failed[sz SUBSEP n SUBSEP "ws"] + 0
-        if (fo + fb + fw > 0) printf "| | failed runs | %d | %d | %d | | |\n", fo, fb, fw
+        fu = failed[sz SUBSEP n SUBSEP "bun"] + 0
+        if (fo + fb + fw + fu > 0) printf "| | failed runs | %d | %d | %d | %d | | | |\n", fo, fb, fw, fu
       }
     }' "$runs")
   report="$out/broadcast.md"
@@ -196,7 +214,7 @@ if [ "$what" = broadcast ]; then
     echo
     echo "\`build/bench.sh --broadcast --rounds $rounds --conns $conns_list --sizes $sizes\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
     echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version), Node $(node --version),"
-    echo "ws $(node -p "require('$node_dir/node_modules/ws/package.json').version"). Medians of $rounds interleaved rounds, a fresh server per run."
+    echo "ws $(node -p "require('$node_dir/node_modules/ws/package.json').version"), Bun $("$bun_bin" --version). Medians of $rounds interleaved rounds, a fresh server per run."
     echo "Each run: 1 publisher + N subscribers; $(broadcasts_for 1000) broadcasts at 1,000 and $(broadcasts_for 10000) at 10,000, after $(warmup_for 1000) and $(warmup_for 10000) warm-up broadcasts."
     echo "Time to last client: from the publisher's send until the last subscriber has the whole message."
     echo "CPU per delivered message: CPU time over the measured broadcasts / (broadcasts × N)."
@@ -219,7 +237,7 @@ else
   IFS=, read -r -a sc_arr <<<"$scenarios"
   for s in "${sc_arr[@]}"; do
     for round in $(seq 1 "$rounds"); do
-      for kind in echo-ours echo-builtin echo-rawtcp; do
+      for kind in echo-ours echo-builtin echo-rawtcp echo-bun; do
         raw=""; [ "$kind" = echo-rawtcp ] && raw="--raw"
         # shellcheck disable=SC2046 # scenario_args is split into words on purpose
         run_one "$kind" "scenario=$s round=$round" echo --path /echo $(scenario_args "$s") $raw \
@@ -243,8 +261,8 @@ else
       name["rate"] = "msgs/s"; name["mbs"] = "MB/s"; name["p50"] = "p50 µs"; name["p99"] = "p99 µs"
       name["srv"] = "server CPU µs/msg"; name["cli"] = "loadgen (C) CPU µs/msg"; name["pct"] = "server CPU %"
       dec["rate"] = "g"; dec["mbs"] = "0"; dec["p50"] = "us"; dec["p99"] = "us"; dec["srv"] = "2"; dec["cli"] = "2"; dec["pct"] = "1"
-      print "| Scenario | Metric | A ours | B built-in | C raw TCP | A/B | A/C |"
-      print "|---|---|---:|---:|---:|---:|---:|"
+      print "| Scenario | Metric | A ours | B built-in | C raw TCP | D Bun | A/B | A/C | A/D |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
       n = split(scenarios, S, ",")
       for (i = 1; i <= n; i++) {
         s = S[i]; first = 1
@@ -252,11 +270,13 @@ else
         for (m = 1; m <= nm; m++) {
           k = M[m]
           a = median(s SUBSEP "echo-ours" SUBSEP k); b = median(s SUBSEP "echo-builtin" SUBSEP k); c = median(s SUBSEP "echo-rawtcp" SUBSEP k)
-          printf "| %s | %s | %s | %s | %s | %s | %s |\n", (first ? title[s] : ""), name[k], fmt(a, dec[k]), fmt(b, dec[k]), fmt(c, dec[k]), ratio(a, b), ratio(a, c)
+          d = median(s SUBSEP "echo-bun" SUBSEP k)
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", (first ? title[s] : ""), name[k], fmt(a, dec[k]), fmt(b, dec[k]), fmt(c, dec[k]), fmt(d, dec[k]), ratio(a, b), ratio(a, c), ratio(a, d)
           first = 0
         }
         fa = failed[s SUBSEP "echo-ours"] + 0; fb = failed[s SUBSEP "echo-builtin"] + 0; fc = failed[s SUBSEP "echo-rawtcp"] + 0
-        if (fa + fb + fc > 0) printf "| | failed runs | %d | %d | %d | | |\n", fa, fb, fc
+        fd = failed[s SUBSEP "echo-bun"] + 0
+        if (fa + fb + fc + fd > 0) printf "| | failed runs | %d | %d | %d | %d | | | |\n", fa, fb, fc, fd
       }
     }' "$runs")
   report="$out/results-c.md"
@@ -264,7 +284,7 @@ else
     echo "# Echo benchmark with the C epoll client"
     echo
     echo "\`build/bench.sh --client c --scenarios $scenarios --rounds $rounds --warmup $warmup --duration $duration\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
-    echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version)."
+    echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version), Bun $("$bun_bin" --version)."
     echo "Medians of $rounds interleaved rounds, a fresh server per run, ${warmup} s warm-up then ${duration} s measured."
     if [ -n "$server_args" ]; then echo "Server arguments (BENCH_SERVER_ARGS): \`$server_args\`."; fi
     echo
