@@ -7,10 +7,12 @@
 #       scenarios 1-7, 3 interleaved rounds (~5-8 min); writes artifacts/bench/results.md. --quick: 1 round, short runs,
 #       1,000 idle connections.
 #   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S]
-#       the echo scenarios 1, 2, 3 and 6 with the C epoll client; artifacts/bench/results-c.md
+#       the echo scenarios 1, 2, 3 and 6 with the C epoll client against A, B, C and D (Bun's Bun.serve, built on
+#       uWebSockets); artifacts/bench/results-c.md
 #   build/bench.sh --broadcast [--quick] [--rounds N] [--conns 1000,10000] [--sizes 64,4096]
-#       one message to 1,000 and 10,000 connections: ours, built-in, Node's ws, measured by the C epoll client;
-#       artifacts/bench/broadcast.md (the C client's modes run through build/bench/epoll-client/run.sh)
+#       one message to 1,000 and 10,000 connections: ours, built-in, Node's ws, Bun (one topic, ws.publish),
+#       measured by the C epoll client; artifacts/bench/broadcast.md (the C client's modes run through
+#       build/bench/epoll-client/run.sh)
 #   build/bench.sh --idle-heap [--conns N]
 #       where an idle connection's managed memory goes, ours and the built-in, by owner, from dotnet-gcdump snapshots;
 #       build/bench/idle-heap/run.sh, artifacts/bench/idle-heap.md
@@ -19,7 +21,8 @@
 #   build/bench.sh --help
 #
 # S is seconds (decimals allowed), N a whole number. BENCH_SERVER_ARGS (environment) is appended to every .NET
-# server's command line in the C-client modes (see build/bench/epoll-client/run.sh).
+# server's command line in the C-client modes (see build/bench/epoll-client/run.sh). The C-client modes install Bun
+# from npm on first use, pinned (@oven/bun-linux-x64@1.4.4), into artifacts/bench/bun/; no global install.
 set -euo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
