@@ -3,9 +3,9 @@
 #
 #   build/bench.sh [--quick] [--scenarios 1,3,...] [--rounds N] [--warmup S] [--duration S]
 #                  [--handshake-duration S] [--idle N] [--global-warmup S]
-#       the echo servers A (ours), B (ASP.NET Core's built-in) and C (raw Kestrel TCP) with the C# load generator,
-#       scenarios 1-7, 3 interleaved rounds (~5-8 min); writes artifacts/bench/results.md. --quick: 1 round, short runs,
-#       1,000 idle connections.
+#       the echo servers A (ours), B (ASP.NET Core's built-in), C (raw Kestrel TCP) and D (Bun; not in scenarios 5
+#       and 7) with the C# load generator, scenarios 1-7, 3 interleaved rounds (~6-10 min); writes
+#       artifacts/bench/results.md. --quick: 1 round, short runs, 1,000 idle connections.
 #   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S]
 #       the echo scenarios 1, 2, 3 and 6 with the C epoll client against A, B, C and D (Bun's Bun.serve, built on
 #       uWebSockets); artifacts/bench/results-c.md
@@ -21,8 +21,8 @@
 #   build/bench.sh --help
 #
 # S is seconds (decimals allowed), N a whole number. BENCH_SERVER_ARGS (environment) is appended to every .NET
-# server's command line in the C-client modes (see build/bench/epoll-client/run.sh). The C-client modes install Bun
-# from npm on first use, pinned (@oven/bun-linux-x64@1.4.4), into artifacts/bench/bun/; no global install.
+# server's command line in the C-client modes (see build/bench/epoll-client/run.sh). The echo and broadcast modes
+# install Bun from npm on first use, pinned (@oven/bun-linux-x64@1.4.4), into artifacts/bench/bun/; no global install.
 set -euo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -149,4 +149,6 @@ dotnet build "$bench/LoadGen/LoadGen.csproj" -c Release -nologo -v q -clp:Errors
 server="$bench/Servers/bin/Release/net10.0/BenchServers"
 [ -x "$server" ] || server="$server.dll"
 echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-dotnet "$bench/LoadGen/bin/Release/net10.0/LoadGen.dll" --server "$server" --out "$out/results.md" ${args[@]+"${args[@]}"}
+ensure_bun
+dotnet "$bench/LoadGen/bin/Release/net10.0/LoadGen.dll" --server "$server" \
+  --bun "$bun_bin" --bun-script "$bench/bun/echo.js" --out "$out/results.md" ${args[@]+"${args[@]}"}

@@ -7,7 +7,7 @@
 #   build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds 3] [--warmup 2] [--duration 3] [--quick]
 #       issue 5's echo scenarios against the echo servers (A ours, B built-in, C raw TCP, D Bun's uWebSockets-based
 #       Bun.serve) with the C client instead of the C# LoadGen; writes artifacts/bench/results-c.md
-# Bun is installed from npm, pinned (@oven/bun-linux-x64@1.4.4, the binary at bin/bun), into
+# Bun is installed from npm, pinned (@oven/bun-linux-x64@1.4.4, the binary at bin/bun; ensure_bun in common.sh), into
 # artifacts/bench/bun/ on the first run; later runs find the binary and its version and skip npm.
 # BENCH_SERVER_ARGS (environment) is appended to every .NET server's command line, e.g.
 #   BENCH_SERVER_ARGS="--inline-scheduling" build/bench.sh --client c --scenarios 1,6
@@ -69,17 +69,7 @@ client="$out/epoll-client"
 gcc -O2 -Wall -Wextra -Werror -o "$client" "$bench/epoll-client/epoll-client.c"
 
 node_dir="$bench/node"
-# Bun, pinned: npm only when the binary is missing or reports another version. No global install.
-bun_version=1.4.4
-bun_prefix="$out/bun"
-bun_bin="$bun_prefix/node_modules/@oven/bun-linux-x64/bin/bun"
-if ! [ -x "$bun_bin" ] || [ "$("$bun_bin" --version 2>/dev/null)" != "$bun_version" ]; then
-  echo "installing Bun $bun_version (npm @oven/bun-linux-x64) into $bun_prefix..." >&2
-  mkdir -p "$bun_prefix"
-  npm install --prefix "$bun_prefix" "@oven/bun-linux-x64@$bun_version" --no-save --no-audit --no-fund \
-    --loglevel=error </dev/null >&2
-  [ "$("$bun_bin" --version)" = "$bun_version" ] || { echo "Bun at $bun_bin is not $bun_version" >&2; exit 1; }
-fi
+ensure_bun
 if [ "$what" = broadcast ]; then
   # Node's ws from the committed lock: npm ci only when node_modules is missing or the lock changed.
   stamp="$node_dir/node_modules/.installed-lock-sha256"
