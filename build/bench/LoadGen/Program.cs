@@ -4,6 +4,8 @@
 // Client side: raw Sockets, pre-built masked frames, a window of messages in flight per connection,
 // one send syscall per receive batch, per-message timestamps into per-connection latency histograms.
 // Scenario 7 (permessage-deflate) runs A and B only: raw TCP cannot negotiate an extension.
+// With --bun <binary> --bun-script <echo.js>, a fourth server D (Bun.serve, uWebSockets underneath) joins scenarios 1-4
+// and 6; it has no deflate endpoint (7) and no "gc" command on stdin (5), so it sits those two out.
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
@@ -24,11 +26,11 @@ static class Program
         ThreadPool.SetMinThreads(Environment.ProcessorCount * 2, Environment.ProcessorCount * 2);
 
         var started = Stopwatch.StartNew();
-        var modes = new[] { "ours", "builtin", "rawtcp" };
+        var modes = o.BunCommand is null ? new[] { "ours", "builtin", "rawtcp" } : new[] { "ours", "builtin", "rawtcp", "bun" };
         var servers = new Dictionary<string, ServerProcess>();
         try
         {
-            foreach (var m in modes) servers[m] = await ServerProcess.StartAsync(o.ServerCommand, m);
+            foreach (var m in modes) servers[m] = await ServerProcess.StartAsync(o, m);
             Console.Error.WriteLine($"servers: {string.Join(", ", modes.Select(m => $"{m} pid {servers[m].Pid} port {servers[m].Port}"))}");
 
             // Warm every server (JIT tiering, pools) and this process before anything is recorded.
@@ -38,7 +40,7 @@ static class Program
                 await Scenarios.Echo(w, servers[m], 0, connections: 100, window: 16, payload: 64, text: false);
                 await Scenarios.Echo(w, servers[m], 0, connections: 10, window: 4, payload: 16 * 1024, text: false);
                 await Scenarios.Echo(w, servers[m], 0, connections: 100, window: 16, payload: 64, text: true);
-                if (servers[m].IsWebSocket)
+                if (servers[m].HasDeflateEndpoint)
                     await Scenarios.Echo(w, servers[m], 0, connections: 100, window: 16, payload: Scenarios.JsonAverageLength, text: true, deflate: true);
             }
             Console.Error.WriteLine($"warm-up done after {started.Elapsed.TotalSeconds:0}s");
@@ -51,7 +53,8 @@ static class Program
                     foreach (var m in modes)
                     {
                         var srv = servers[m];
-                        if (sc == 7 && !srv.IsWebSocket) continue;
+                        if (sc == 7 && !srv.HasDeflateEndpoint) continue;
+                        if (sc == 5 && !srv.CanReportHeap) continue;
                         Result r = sc switch
                         {
                             1 => await Scenarios.Echo(o, srv, sc, connections: 100, window: 16, payload: 64, text: false),
@@ -91,6 +94,7 @@ static class Program
 sealed class Options
 {
     public string? ServerCommand;
+    public string? BunCommand, BunScript;
     public int Rounds = 3;
     public double Warmup = 1.0, Duration = 3.0, HandshakeDuration = 2.0, GlobalWarmup = 2.0;
     public int IdleConnections = 10_000;
@@ -107,6 +111,8 @@ sealed class Options
             switch (args[i])
             {
                 case "--server": o.ServerCommand = Next(); break;
+                case "--bun": o.BunCommand = Next(); break;
+                case "--bun-script": o.BunScript = Next(); break;
                 case "--rounds": o.Rounds = int.Parse(Next()); break;
                 case "--warmup": o.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--duration": o.Duration = double.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -120,6 +126,7 @@ sealed class Options
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
+        if ((o.BunCommand is null) != (o.BunScript is null)) throw new ArgumentException("--bun and --bun-script go together");
         // Keep the idle-connection count under this process's descriptor limit.
         int limit = FdLimit();
         if (limit > 0 && o.IdleConnections > limit - 512) o.IdleConnections = Math.Max(100, limit - 512);
@@ -155,12 +162,19 @@ sealed class ServerProcess : IDisposable
     public int Pid => _p.Id;
     public string Mode { get; }
     public bool IsWebSocket => Mode != "rawtcp";
+    /// <summary>Only BenchServers maps /echo-deflate (scenario 7).</summary>
+    public bool HasDeflateEndpoint => Mode is "ours" or "builtin";
+    /// <summary>Only BenchServers answers "gc" on stdin (scenario 5).</summary>
+    public bool CanReportHeap => Mode != "bun";
 
     ServerProcess(Process p, string mode) { _p = p; Mode = mode; }
 
-    public static async Task<ServerProcess> StartAsync(string command, string mode)
+    public static async Task<ServerProcess> StartAsync(Options o, string mode)
     {
-        var psi = command.EndsWith(".dll")
+        string command = o.ServerCommand!;
+        var psi = mode == "bun"
+            ? new ProcessStartInfo(o.BunCommand!) { ArgumentList = { o.BunScript! } }
+            : command.EndsWith(".dll")
             ? new ProcessStartInfo("dotnet") { ArgumentList = { command, "--mode", mode } }
             : new ProcessStartInfo(command) { ArgumentList = { "--mode", mode } };
         psi.RedirectStandardInput = true;
@@ -644,7 +658,7 @@ static class Scenarios
     {
         // A fresh server process per measurement: RSS of a process that already ran load keeps freed pages,
         // which would hide the growth. The shared (warm) server is not used here.
-        using var srv = await ServerProcess.StartAsync(o.ServerCommand!, shared.Mode);
+        using var srv = await ServerProcess.StartAsync(o, shared.Mode);
         int n = o.IdleConnections;
         var upgrade = Client.UpgradeRequest(srv.Port);
         var ping = Client.MaskedFrame(0x2, new byte[] { 1 });
@@ -714,24 +728,28 @@ static class Report
     public static string Build(Options o, List<Result> results, TimeSpan elapsed)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) (A B C per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
+        bool hasD = results.Any(r => r.Mode == "bun");
+        sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) ({(hasD ? "A B C D" : "A B C")} per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
         sb.AppendLine("A = AspNetWebSockets MapWebSocket, B = ASP.NET Core UseWebSockets, C = Kestrel raw TCP echo (no HTTP/WebSocket; n/a for scenario 7, which needs the permessage-deflate handshake). Ratios are A/B and A/C of the medians (for µs, bytes and CPU rows lower is better).");
+        if (hasD) sb.AppendLine("D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenarios 5 (no heap report) and 7 (no deflate endpoint). A/D is ours/Bun.");
         sb.AppendLine();
-        sb.AppendLine("| Scenario | Metric | A ours | B built-in | C raw TCP | A/B | A/C |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+        sb.AppendLine(hasD ? "| Scenario | Metric | A ours | B built-in | C raw TCP | D Bun | A/B | A/C | A/D |" : "| Scenario | Metric | A ours | B built-in | C raw TCP | A/B | A/C |");
+        sb.AppendLine(hasD ? "|---|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|");
         foreach (var (sc, title, metrics) in Layout)
         {
             if (!results.Any(r => r.Scenario == sc)) continue;
             bool hasC = results.Any(r => r.Scenario == sc && r.Mode == "rawtcp");
+            bool scD = results.Any(r => r.Scenario == sc && r.Mode == "bun");
             bool first = true;
             foreach (var m in metrics)
             {
                 double Med(string mode) => Median(results.Where(r => r.Scenario == sc && r.Mode == mode && r.Metrics.ContainsKey(m)).Select(r => r.Metrics[m]));
-                double a = Med("ours"), b = Med("builtin"), c = Med("rawtcp");
+                double a = Med("ours"), b = Med("builtin"), c = Med("rawtcp"), d = Med("bun");
                 bool ratio = m is not ("failures" or "connections");
-                string rb = ratio && b != 0 && !double.IsNaN(a) && !double.IsNaN(b) ? (a / b).ToString("0.00") : "";
-                string rc = ratio && c != 0 && !double.IsNaN(a) && !double.IsNaN(c) ? (a / c).ToString("0.00") : "";
-                sb.AppendLine($"| {(first ? title : "")} | {m} | {F(a)} | {F(b)} | {(hasC ? F(c) : "n/a")} | {rb} | {rc} |");
+                string Ratio(double x) => ratio && x != 0 && !double.IsNaN(a) && !double.IsNaN(x) ? (a / x).ToString("0.00") : "";
+                sb.AppendLine(hasD
+                    ? $"| {(first ? title : "")} | {m} | {F(a)} | {F(b)} | {(hasC ? F(c) : "n/a")} | {(scD ? F(d) : "n/a")} | {Ratio(b)} | {Ratio(c)} | {Ratio(d)} |"
+                    : $"| {(first ? title : "")} | {m} | {F(a)} | {F(b)} | {(hasC ? F(c) : "n/a")} | {Ratio(b)} | {Ratio(c)} |");
                 first = false;
             }
         }
