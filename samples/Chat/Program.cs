@@ -13,12 +13,9 @@ using Serilog;
 // With --redis (or configuration key "redis"), two instances on two ports sharing that Redis form one chat (rooms,
 // member lists and direct messages span both).
 // Traces and metrics: --otel console prints them; OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4317) sends them by OTLP.
-Log.Logger = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .WriteTo.Console()
-    .CreateBootstrapLogger();
-
 var builder = WebApplication.CreateBuilder(args);
+// Each host gets its own Serilog logger (no static bootstrap logger): tests host this app several times in one process,
+// and a shared bootstrap logger can be frozen only once.
 builder.Host.UseSerilog((context, configuration) => configuration
     .ReadFrom.Configuration(context.Configuration)
     .MinimumLevel.Information()
@@ -179,7 +176,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
 {
     foreach (string url in app.Urls)
     {
-        Log.Information("Chat sample listening: open {Url} in a browser (backplane and presence: {Backplane})", url, string.IsNullOrWhiteSpace(redis) ? "in-memory" : "redis " + redis);
+        app.Logger.LogInformation("Chat sample listening: open {Url} in a browser (backplane and presence: {Backplane})", url, string.IsNullOrWhiteSpace(redis) ? "in-memory" : "redis " + redis);
     }
 });
 

@@ -3,12 +3,9 @@ using Serilog;
 
 // Echo sample: every message on /echo goes back as it came (text as text, binary as binary), up to 64 MiB.
 // Run: dotnet run --project samples/Echo [--urls http://127.0.0.1:5080]
-Log.Logger = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .WriteTo.Console()
-    .CreateBootstrapLogger();
-
 var builder = WebApplication.CreateBuilder(args);
+// Each host gets its own Serilog logger (no static bootstrap logger): tests host this app several times in one process,
+// and a shared bootstrap logger can be frozen only once.
 builder.Host.UseSerilog((context, configuration) => configuration
     .ReadFrom.Configuration(context.Configuration)
     .MinimumLevel.Information()
@@ -39,7 +36,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
 {
     foreach (string url in app.Urls)
     {
-        Log.Information("Echo sample listening: open {Url} in a browser, or connect a WebSocket client to {EchoUrl}", url, url.Replace("http", "ws", StringComparison.Ordinal) + "/echo");
+        app.Logger.LogInformation("Echo sample listening: open {Url} in a browser, or connect a WebSocket client to {EchoUrl}", url, url.Replace("http", "ws", StringComparison.Ordinal) + "/echo");
     }
 });
 

@@ -134,8 +134,22 @@ public sealed partial class RedisWebSocketBackplane : IWebSocketBackplane, IHost
 
     private async Task OnMessageAsync(ChannelMessage message)
     {
-        byte[]? body = message.Message;
+        // The pattern subscription also sees channels other components keep under the same prefix (presence
+        // notifications on "{prefix}:presence"): those are not ours, so they are skipped before the format is checked.
         string channel = message.Channel.ToString();
+        bool addressed = channel == AddressedChannel;
+        string? group = null;
+        if (!addressed && channel != _allChannel)
+        {
+            if (!channel.StartsWith(_groupChannelPrefix, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            group = channel[_groupChannelPrefix.Length..];
+        }
+
+        byte[]? body = message.Message;
         if (body is null || body.Length < 18 || body[0] != FormatVersion || body[17] is not (1 or 2))
         {
             LogMalformed(_logger, channel);
@@ -147,24 +161,10 @@ public sealed partial class RedisWebSocketBackplane : IWebSocketBackplane, IHost
             return; // our own broadcast: already delivered locally
         }
 
-        if (channel == AddressedChannel)
+        if (addressed)
         {
             await OnAddressedAsync(body, channel).ConfigureAwait(false);
             return;
-        }
-
-        string? group;
-        if (channel == _allChannel)
-        {
-            group = null;
-        }
-        else if (channel.StartsWith(_groupChannelPrefix, StringComparison.Ordinal))
-        {
-            group = channel[_groupChannelPrefix.Length..];
-        }
-        else
-        {
-            return; // another channel under the prefix: not ours
         }
 
         Func<WebSocketBackplaneMessage, ValueTask>? receiver = _receiver;

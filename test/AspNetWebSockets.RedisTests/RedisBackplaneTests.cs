@@ -1,3 +1,9 @@
+using System.Collections.Concurrent;
+using AspNetWebSockets.Redis;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
 namespace AspNetWebSockets.RedisTests;
 
 /// <summary>Two (or three) app nodes in this process sharing a real Redis through the backplane.</summary>
@@ -45,6 +51,57 @@ public sealed class RedisBackplaneTests
         Assert.Equal("to-all", await Node.ReceiveTextAsync(onBElsewhere));
         await otherApp.Groups.SendToGroupAsync("room", "own-app", cancellationToken: Ct);
         Assert.Equal("own-app", await Node.ReceiveTextAsync(otherAppClient));
+    }
+
+    [Fact]
+    public async Task Other_channels_under_the_prefix_are_skipped_silently_and_malformed_broadcasts_are_logged()
+    {
+        string redis = await RedisServer.RequireSharedAsync();
+        string prefix = NewPrefix();
+        var logs = new ConcurrentQueue<string>();
+        using ILoggerFactory loggers = LoggerFactory.Create(l => l.AddProvider(new QueueLoggerProvider(logs)));
+        await using var backplane = new RedisWebSocketBackplane(
+            Options.Create(new RedisBackplaneOptions { Configuration = redis, ChannelPrefix = prefix }), loggers);
+        await backplane.StartAsync(Ct);
+        await using ConnectionMultiplexer publisher = await ConnectionMultiplexer.ConnectAsync(redis);
+        ISubscriber pub = publisher.GetSubscriber();
+
+        // Presence notifications share the prefix (and any app may add channels under it): not ours, no warning.
+        await pub.PublishAsync(RedisChannel.Literal(prefix + ":presence"), "J5:3:conn-1bob");
+        // Then a broadcast that is ours but broken: messages on one subscription are handled in order, so once its
+        // warning is in, the one before it has been handled too.
+        await pub.PublishAsync(RedisChannel.Literal(prefix + ":all"), "x");
+        for (int i = 0; i < 100 && logs.IsEmpty; i++)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        string warning = Assert.Single(logs);
+        Assert.Contains(prefix + ":all", warning);
+    }
+
+    private sealed class QueueLoggerProvider(ConcurrentQueue<string> logs) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new QueueLogger(logs);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class QueueLogger(ConcurrentQueue<string> logs) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    logs.Enqueue(formatter(state, exception));
+                }
+            }
+        }
     }
 
     [Fact]
