@@ -260,7 +260,7 @@ public sealed partial class WebSocketConnection
                     bool arrived = false;
                     try
                     {
-                        ready = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                        ready = await ReadCorkedAsync(cancellationToken);
                         arrived = true;
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -412,7 +412,7 @@ public sealed partial class WebSocketConnection
                 ReadResult read;
                 try
                 {
-                    read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    read = await ReadCorkedAsync(cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {

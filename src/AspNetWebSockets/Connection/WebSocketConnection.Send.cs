@@ -337,11 +337,19 @@ public sealed partial class WebSocketConnection
     }
 
     /// <summary>
+    /// Flushes what a send wrote (the caller holds the write lock), unless a cork on this thread defers it to the cork's
+    /// end (see <see cref="Cork"/>).
+    /// </summary>
+    private ValueTask FlushAsync(CancellationToken cancellationToken) =>
+        DeferFlush() ? default : FlushOutputAsync(cancellationToken);
+
+    /// <summary>
     /// Flushes the output, mapping transport failures to the connection's failure path. A flush that completes at once
     /// (the usual case: the transport takes the bytes without back-pressure) returns without an async state machine.
     /// </summary>
-    private ValueTask FlushAsync(CancellationToken cancellationToken)
+    private ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _flushPending, 0); // whatever corked sends wrote goes out with this flush
         ValueTask<FlushResult> flush;
         try
         {

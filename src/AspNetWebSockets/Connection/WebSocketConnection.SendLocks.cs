@@ -65,9 +65,8 @@ public sealed partial class WebSocketConnection
             }
         }
 
-        /// <summary>Takes lock <paramref name="which"/>, waiting in turn if it is held.</summary>
-        /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the lock was taken; nothing is held then.</exception>
-        public ValueTask EnterAsync(int which, CancellationToken cancellationToken)
+        /// <summary>Takes lock <paramref name="which"/> if it is free and nobody waits for it; never blocks.</summary>
+        public bool TryEnter(int which)
         {
             int held = 1 << which;
             int waiters = held << WaiterShift;
@@ -77,10 +76,22 @@ public sealed partial class WebSocketConnection
                 int seen = Interlocked.CompareExchange(ref _state, state | held, state);
                 if (seen == state)
                 {
-                    return default;
+                    return true;
                 }
 
                 state = seen;
+            }
+
+            return false;
+        }
+
+        /// <summary>Takes lock <paramref name="which"/>, waiting in turn if it is held.</summary>
+        /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the lock was taken; nothing is held then.</exception>
+        public ValueTask EnterAsync(int which, CancellationToken cancellationToken)
+        {
+            if (TryEnter(which))
+            {
+                return default;
             }
 
             return cancellationToken.IsCancellationRequested

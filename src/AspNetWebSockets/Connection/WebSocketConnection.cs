@@ -57,6 +57,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly SendLocks _sendLocks = new();
     private long _bufferedAmount;
 
+    // Corking (see Cork): the managed thread id inside the open cork (0: none); 1 while corked sends wait for the cork's
+    // flush; the continuation of the read awaited through the cork, and the delegate that runs it corked (made once).
+    private int _corkThread;
+    private int _flushPending;
+    private Action? _corkedContinuation;
+    private Action? _runCorked;
+
     // Keep-alive: when bytes last arrived and when our last ping left; 1 while a pong sent by the control reader has not
     // been handed to the transport yet.
     private long _lastReceived;

@@ -45,6 +45,9 @@ internal sealed class WebSocketConnectionSettings
     /// <summary>Per-message spans, or null when they are off or the connection's span is not recorded.</summary>
     public AspNetWebSockets.Diagnostics.WebSocketMessageTracer? MessageTracer { get; init; }
 
+    /// <summary>Event-loop mode: times each receive callback against the stall threshold; null in the default mode.</summary>
+    public AspNetWebSockets.Diagnostics.WebSocketLoopStallMonitor? LoopStalls { get; init; }
+
     /// <summary>Message rate limits, or null when none apply.</summary>
     public WebSocketConnectionRateLimit? RateLimit { get; init; }
 }

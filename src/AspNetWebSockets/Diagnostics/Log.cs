@@ -46,4 +46,10 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "WebSocket connection {ConnectionId} exceeded its {Scope} message rate limit; closing with 1008.", EventName = "MessageRateLimited")]
     public static partial void MessageRateLimited(ILogger logger, string connectionId, string scope);
+
+    [LoggerMessage(14, LogLevel.Warning, "WebSocket connection {ConnectionId}'s handler held the event loop for {ElapsedMs} ms (threshold {ThresholdMs} ms); every connection on that I/O thread waited. Move blocking or long work off the loop (await it, or Task.Run it). {Suppressed} more stall(s) since the last warning.", EventName = "EventLoopStalled")]
+    public static partial void EventLoopStalled(ILogger logger, string connectionId, long elapsedMs, long thresholdMs, long suppressed);
+
+    [LoggerMessage(15, LogLevel.Information, "Event-loop mode: Kestrel's inline scheduling on; inline socket completions {InlineCompletions}.", EventName = "EventLoopMode")]
+    public static partial void EventLoopMode(ILogger logger, string inlineCompletions);
 }

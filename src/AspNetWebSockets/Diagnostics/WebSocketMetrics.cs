@@ -29,6 +29,7 @@ internal sealed class WebSocketMetrics
     private readonly Counter<long> _compressionOutput;
     private readonly Counter<long> _limited;
     private readonly Histogram<double> _roundTrip;
+    private readonly Counter<long> _loopStalls;
 
     public WebSocketMetrics(IMeterFactory meterFactory, Func<long> sendQueueBytes)
     {
@@ -51,6 +52,7 @@ internal sealed class WebSocketMetrics
             "Round-trip time from a server ping (keep-alive or PingAsync) to the peer's pong.",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RoundTripBuckets });
+        _loopStalls = meter.CreateCounter<long>("websocket.server.event_loop.stalls", "{callback}", "Event-loop mode: receive callbacks (the handler's run after a read) that held the I/O thread longer than the stall threshold.");
         meter.CreateObservableGauge("websocket.server.send_queue.size", sendQueueBytes, "By", "Bytes accepted by sends but not yet handed to the transport, over all connections.");
     }
 
@@ -91,6 +93,8 @@ internal sealed class WebSocketMetrics
         1,
         new KeyValuePair<string, object?>("websocket.rate_limit.scope", scope),
         new KeyValuePair<string, object?>("websocket.rate_limit.policy", policy == WebSocketRateLimitPolicy.Close ? "close" : "backpressure"));
+
+    public void LoopStalled() => _loopStalls.Add(1);
 
     public void RoundTrip(TimeSpan roundTrip) => _roundTrip.Record(roundTrip.TotalSeconds);
 

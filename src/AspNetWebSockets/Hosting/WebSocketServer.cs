@@ -25,6 +25,11 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
         Extensions = extensions.ToArray();
         ExtensionsWithCompression = [new PerMessageDeflateNegotiation(Options.Compression), .. Extensions];
         Heartbeat = new WebSocketHeartbeat(WebSocketHeartbeat.PeriodFor(Options.KeepAliveInterval, Options.KeepAliveTimeout));
+        if (Options.EventLoop.Enabled)
+        {
+            LoopStalls = new WebSocketLoopStallMonitor(Options.EventLoop.StallThreshold, Logger, Metrics);
+            Log.EventLoopMode(Logger, InlineSocketCompletions.Describe());
+        }
     }
 
     public WebSocketServerOptions Options { get; }
@@ -40,6 +45,9 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
     public IReadOnlyList<IWebSocketExtension> ExtensionsWithCompression { get; }
 
     public WebSocketHeartbeat Heartbeat { get; }
+
+    /// <summary>Event-loop mode's stall detection; null in the default mode.</summary>
+    public WebSocketLoopStallMonitor? LoopStalls { get; }
 
     // Endpoint settings resolved once per endpoint (weakly keyed: endpoints of a dynamic data source may come and go).
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Endpoint, WebSocketEndpointSettings> _endpointSettings = [];

@@ -137,6 +137,9 @@ public sealed class WebSocketServerOptions
     /// <summary>The close code sent when <see cref="MaxConnectionLifetime"/> is reached. Default 1001 (going away).</summary>
     public int ConnectionLifetimeCloseCode { get; set; } = WebSocketCloseCode.GoingAway;
 
+    /// <summary>The event-loop execution mode, off by default; see <see cref="WebSocketEventLoopOptions"/>.</summary>
+    public WebSocketEventLoopOptions EventLoop { get; } = new();
+
     /// <summary>Message rate limits per connection and per endpoint; off by default. Per endpoint: <c>.WithMessageRateLimit(...)</c>.</summary>
     public WebSocketMessageRateLimitOptions MessageRateLimit { get; } = new();
 }
