@@ -20,6 +20,9 @@ public sealed partial class WebSocketConnection
     /// <para>Sends from other threads are not held back: they flush at once, and take the corked bytes with them. A send
     /// still completes when its bytes are written; past 16 KiB of corked bytes a send flushes anyway. Corks nest; only the
     /// outermost one flushes.</para>
+    /// <para>Await only the sends inside a cork (they complete at once while corked). Awaiting something else gives the
+    /// thread back to the pool, and until the cork ends, sends on this connection that happen to run on that thread are
+    /// held too.</para>
     /// </remarks>
     /// <returns>A value whose <see cref="WebSocketCork.Dispose"/> ends the cork and flushes.</returns>
     public WebSocketCork Cork() => new(this, BeginCork());
