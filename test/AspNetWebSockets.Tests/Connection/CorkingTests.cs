@@ -37,6 +37,39 @@ public sealed class CorkingTests
     }
 
     [Fact]
+    public async Task Messages_a_handler_sends_to_another_connection_in_one_run_leave_in_one_flush_of_that_connection()
+    {
+        await using var sender = new InMemoryPeer();
+        await using var member = new InMemoryPeer();
+        Task relay = RelayAsync(sender.Connection, member.Connection);
+
+        // Warm up: the relay has handled one message and waits for the next read.
+        await sender.WriteAsync(Frames.Masked(WebSocketOpcode.Text, true, "warm-up"u8));
+        Assert.Equal(3, (await member.ReadFramesAsync(3)).Count);
+        await WaitUntilAsync(() => member.Output.Flushes == 1);
+
+        await sender.WriteAsync(Frames.Concat(
+            Frames.Masked(WebSocketOpcode.Text, true, "x"u8),
+            Frames.Masked(WebSocketOpcode.Text, true, "y"u8)));
+
+        Assert.Equal(["x1", "x2", "x3", "y1", "y2", "y3"], (await member.ReadFramesAsync(6)).Select(Text));
+        Assert.Equal(2, member.Output.Flushes);
+        Assert.Equal(0, sender.Output.Flushes); // the relay never wrote to its own connection
+        Assert.False(relay.IsCompleted);
+
+        static async Task RelayAsync(WebSocketConnection from, WebSocketConnection to)
+        {
+            await foreach (WebSocketMessage message in from.ReadAllAsync(Ct))
+            {
+                for (int i = 1; i <= 3; i++)
+                {
+                    await to.SendTextAsync(message.GetText() + i, Ct);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_send_after_the_handler_awaited_something_else_is_flushed_without_more_input()
     {
         await using var peer = new InMemoryPeer();
