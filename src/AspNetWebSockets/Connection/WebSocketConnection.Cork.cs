@@ -14,10 +14,11 @@ public sealed partial class WebSocketConnection
     /// being flushed, and leave together in one flush (one system call) at the end. uWebSockets calls this <c>ws.cork</c>.
     /// </summary>
     /// <remarks>
-    /// <para>Sends made while handling received messages are corked without this: everything a handler sends before it
-    /// next waits for input (or for anything else) leaves in one flush per connection it went to — its own replies and a
-    /// broadcast's members alike (up to 256 connections per run; beyond that they flush at once). Use <see cref="Cork"/>
-    /// for bursts sent from elsewhere — a timer, a background service.</para>
+    /// <para>In the event-loop mode (<c>UseWebSocketEventLoop</c>), sends made while handling received messages are corked
+    /// without this: everything a handler sends before it next waits for input (or for anything else) leaves in one flush
+    /// per connection it went to — its own replies and a broadcast's members alike (up to 256 connections per run; beyond
+    /// that they flush at once). In the default mode a handler may block, so its replies are not held back for it; Kestrel
+    /// coalesces their socket writes instead. Use <see cref="Cork"/> for bursts in either mode.</para>
     /// <para>Sends from other threads are not held back: they flush at once, and take the corked bytes with them. A send
     /// still completes when its bytes are written; past 16 KiB of corked bytes a send flushes anyway. Corks nest; only the
     /// outermost one flushes.</para>
@@ -219,6 +220,12 @@ public sealed partial class WebSocketConnection
 
         public void UnsafeOnCompleted(Action continuation)
         {
+            if (!_connection._settings.AutoCork)
+            {
+                _read.UnsafeOnCompleted(continuation); // the default mode: a reply leaves at once
+                return;
+            }
+
             // One read is pending at a time (the receive slot), so one field holds its continuation; the delegate that
             // runs it is made once per connection.
             _connection._corkedContinuation = continuation;

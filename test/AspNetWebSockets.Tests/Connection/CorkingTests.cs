@@ -5,8 +5,9 @@ using AspNetWebSockets.Tests.Protocol;
 namespace AspNetWebSockets.Tests.Connection;
 
 /// <summary>
-/// Corking: what a handler sends while handling one read leaves in one flush; an explicit <see cref="WebSocketConnection.Cork"/>
-/// does the same for a burst; sends from other threads, and sends after the handler's run ended, are not held back.
+/// Corking: in the event-loop mode (auto-cork) what a handler sends while handling one read leaves in one flush per
+/// connection; in the default mode each reply leaves at once; an explicit <see cref="WebSocketConnection.Cork"/> batches a
+/// burst in either; sends from other threads, sends after the handler's run ended, pings and closes are not held back.
 /// Flushes are counted where the transport sees them.
 /// </summary>
 public sealed class CorkingTests
@@ -18,7 +19,7 @@ public sealed class CorkingTests
     [Fact]
     public async Task Replies_to_every_message_of_one_read_leave_in_one_flush()
     {
-        await using var peer = new InMemoryPeer();
+        await using var peer = new InMemoryPeer(autoCork: true);
         Task echo = EchoAsync(peer.Connection);
 
         // Warm up: the handler has echoed one message and is waiting for the next read.
@@ -37,10 +38,45 @@ public sealed class CorkingTests
     }
 
     [Fact]
+    public async Task In_the_default_mode_each_reply_leaves_at_once()
+    {
+        await using var peer = new InMemoryPeer();
+        Task echo = EchoAsync(peer.Connection);
+        const int Count = 20;
+        await peer.WriteAsync(Frames.Concat([.. Enumerable.Range(0, Count).Select(i => Frames.Masked(WebSocketOpcode.Text, true, Encoding.UTF8.GetBytes("m" + i)))]));
+
+        Assert.Equal(Count, (await peer.ReadFramesAsync(Count)).Count);
+        Assert.Equal(Count, peer.Output.Flushes);
+        Assert.False(echo.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_ping_sent_while_handling_a_read_leaves_at_once_with_what_was_corked_before_it()
+    {
+        await using var peer = new InMemoryPeer(autoCork: true);
+        using var release = new SemaphoreSlim(0);
+        Task handler = Task.Run(async () =>
+        {
+            using WebSocketMessage? message = await peer.Connection.ReceiveAsync(Ct);
+            await peer.Connection.SendTextAsync("a", Ct);
+            _ = peer.Connection.PingAsync(Ct);
+
+            // Still inside the read's callback: a handler blocking here on the peer's answer must not wait for its own cork.
+            Assert.True(release.Wait(Timeout, Ct));
+        }, Ct);
+
+        await peer.WriteAsync(Frames.Masked(WebSocketOpcode.Text, true, "go"u8));
+        List<(WebSocketOpcode Opcode, byte[] Payload)> frames = await peer.ReadFramesAsync(2);
+        release.Release();
+        Assert.Equal([WebSocketOpcode.Text, WebSocketOpcode.Ping], frames.Select(f => f.Opcode));
+        await handler.WaitAsync(Timeout, Ct);
+    }
+
+    [Fact]
     public async Task Messages_a_handler_sends_to_another_connection_in_one_run_leave_in_one_flush_of_that_connection()
     {
-        await using var sender = new InMemoryPeer();
-        await using var member = new InMemoryPeer();
+        await using var sender = new InMemoryPeer(autoCork: true);
+        await using var member = new InMemoryPeer(autoCork: true);
         Task relay = RelayAsync(sender.Connection, member.Connection);
 
         // Warm up: the relay has handled one message and waits for the next read.
@@ -72,7 +108,7 @@ public sealed class CorkingTests
     [Fact]
     public async Task A_send_after_the_handler_awaited_something_else_is_flushed_without_more_input()
     {
-        await using var peer = new InMemoryPeer();
+        await using var peer = new InMemoryPeer(autoCork: true);
         Task handler = Task.Run(async () =>
         {
             using WebSocketMessage? message = await peer.Connection.ReceiveAsync(Ct);
@@ -197,7 +233,7 @@ public sealed class CorkingTests
     [Fact]
     public async Task Pongs_answered_while_handling_a_read_leave_with_the_replies()
     {
-        await using var peer = new InMemoryPeer();
+        await using var peer = new InMemoryPeer(autoCork: true);
         Task echo = EchoAsync(peer.Connection);
         await peer.WriteAsync(Frames.Masked(WebSocketOpcode.Text, true, "warm-up"u8));
         Assert.Single(await peer.ReadFramesAsync(1));

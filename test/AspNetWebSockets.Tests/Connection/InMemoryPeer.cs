@@ -26,7 +26,8 @@ internal sealed class InMemoryPeer : IAsyncDisposable
     /// <param name="abortEndsClientReader">Whether the transport's abort ends the client's reading side, as a reset socket would (pending server flushes then fail).</param>
     /// <param name="logger">The server connection's logger (none by default).</param>
     /// <param name="heartbeat">A heartbeat to register the connection with (its idle control reader runs on it), or null.</param>
-    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false, ILogger? logger = null, WebSocketHeartbeat? heartbeat = null)
+    /// <param name="autoCork">Whether a completed read's callback is corked, as in the event-loop mode.</param>
+    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false, ILogger? logger = null, WebSocketHeartbeat? heartbeat = null, bool autoCork = false)
     {
         _toClient = new Pipe(new PipeOptions(
             pauseWriterThreshold: pauseWriterThreshold,
@@ -35,7 +36,7 @@ internal sealed class InMemoryPeer : IAsyncDisposable
         Action abort = abortEndsClientReader ? CompleteClientReader : static () => { };
         Connection = new WebSocketConnection(
             new PipeTransport(new DuplexPipe(_toServer.Reader, Output = new CountingPipeWriter(_toClient.Writer)), abort, completeOnClose: true),
-            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5), Logger = logger ?? NullLogger.Instance, Heartbeat = heartbeat });
+            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5), Logger = logger ?? NullLogger.Instance, Heartbeat = heartbeat, AutoCork = autoCork });
     }
 
     public WebSocketConnection Connection { get; }
