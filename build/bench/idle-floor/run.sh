@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The .NET floor for an idle connection: build/bench/idle-floor/run.sh [--conns N] (default 10,000).
 # For each way of holding an accepted socket idle (Program.cs: epoll, none, saea, async), in a fresh process: measure, open N
-# plain TCP connections from Node (hold.js), wait until all are accepted, measure again; prints the RSS and managed heap
+# plain TCP connections from Node (../idle-heap/hold.js --tcp), wait until all are accepted, measure again; prints the RSS and managed heap
 # per connection. It bounds what a lean WebSocket driver (issue 15) can reach on .NET before any WebSocket state.
 # Every wait is bounded.
 set -euo pipefail
+# shellcheck source=build/bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh" # raises the descriptor limit
 conns=10000
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -14,11 +16,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-if [ "$(ulimit -n)" -lt $((conns + 256)) ]; then
-  echo "ulimit -n is $(ulimit -n); $conns connections need at least $((conns + 256))" >&2
-  exit 1
-fi
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$bench/idle-floor"
 dotnet build "$here/IdleFloor.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
 bin="$here/bin/Release/net10.0/IdleFloor"
 
@@ -30,7 +28,7 @@ for mode in epoll none saea async; do
   echo measure >&"${SERVER[1]}"
   read -r -t 60 -u "${SERVER[0]}" _ _ rss0 heap0
   holder_in="$(mktemp -u)"; mkfifo "$holder_in"
-  node "$here/hold.js" "$port" "$conns" <"$holder_in" >"$holder_in.out" &
+  node "$bench/idle-heap/hold.js" "$port" "$conns" --tcp <"$holder_in" >"$holder_in.out" &
   holder=$!
   exec {keep}>"$holder_in" # keeps the holder's stdin open until we are done
   for _ in $(seq 600); do grep -q '^OPEN' "$holder_in.out" 2>/dev/null && break; sleep 0.1; done

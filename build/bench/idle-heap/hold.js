@@ -1,5 +1,6 @@
 // Opens N WebSocket connections to 127.0.0.1:PORT/PATH, echoes one 1-byte message on each (as scenario 5 does), prints
-// "OPEN <n>" and holds them until stdin ends. Used by build/bench/idle-heap.sh. Every wait is bounded.
+// "OPEN <n>" and holds them until stdin ends. Used by build/bench/idle-heap.sh; with PATH "--tcp", plain TCP connections
+// that send nothing (build/bench/idle-floor). Every wait is bounded.
 'use strict';
 const net = require('net');
 
@@ -15,7 +16,11 @@ function open() {
     let received = Buffer.alloc(0), upgraded = false;
     socket.setTimeout(30000, () => reject(new Error('timed out')));
     socket.on('error', reject);
-    socket.on('connect', () => socket.write(request));
+    socket.on('connect', () => {
+      if (path !== '--tcp') return socket.write(request);
+      socket.setTimeout(0);
+      resolve(socket);
+    });
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
       if (!upgraded) {
