@@ -119,8 +119,9 @@ public sealed partial class WebSocketConnection
     }
 
     /// <summary>
-    /// Awaits a read of the input so that what runs when it completes — the receive, and the application's handling of the
-    /// message, up to its next wait — runs corked, and is timed against the event loop's stall threshold.
+    /// Awaits a read of the input. In the event-loop mode (<see cref="WebSocketConnectionSettings.AutoCork"/>) what runs when
+    /// it completes — the receive, and the application's handling of the message, up to its next wait — runs as a corked
+    /// receive callback, timed against the stall threshold; otherwise this is a plain await.
     /// </summary>
     private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(this, _input.ReadAsync(cancellationToken));
 
