@@ -117,7 +117,8 @@ public sealed class EchoTests
     [Fact]
     public async Task Echo_sample_works_through_WebApplicationFactory_on_Kestrel()
     {
-        await using var factory = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>();
+        await using var sample = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>();
+        await using var factory = sample.WithWebHostBuilder(b => b.UseEventLoopIfRequested());
         factory.UseKestrel(0);
         factory.StartServer();
         await using WebSocketConnection client = await factory.ConnectWebSocketAsync("/echo", cancellationToken: TestContext.Current.CancellationToken);

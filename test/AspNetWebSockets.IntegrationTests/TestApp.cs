@@ -42,7 +42,8 @@ public sealed class TestApp : IAsyncDisposable
         TransportMode mode,
         Action<WebApplication> map,
         Action<AspNetWebSockets.WebSocketServerOptions>? configure = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<IWebHostBuilder>? host = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         if (mode == TransportMode.InMemory)
@@ -51,8 +52,10 @@ public sealed class TestApp : IAsyncDisposable
         }
         else
         {
-            builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+            builder.WebHost.UseLoopbackKestrel();
         }
+
+        host?.Invoke(builder.WebHost);
 
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets(o =>

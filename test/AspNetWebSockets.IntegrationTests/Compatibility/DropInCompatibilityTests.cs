@@ -21,7 +21,7 @@ public sealed class DropInCompatibilityTests
         var observed = new List<string>();
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseLoopbackKestrel();
         builder.Logging.ClearProviders();
         if (ours)
         {

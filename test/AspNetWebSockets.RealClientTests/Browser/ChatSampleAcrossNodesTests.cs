@@ -76,6 +76,7 @@ public sealed class ChatSampleAcrossNodesTests
     private static WebApplicationFactory<Program> StartNode(string redis, string prefix, int tokenLifetimeSeconds, out string address)
     {
         WebApplicationFactory<Program> node = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b
+            .UseEventLoopIfRequested()
             .UseSetting("redis", redis)
             .UseSetting("redisPrefix", prefix)
             .UseSetting("tokenLifetimeSeconds", tokenLifetimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))

@@ -15,7 +15,8 @@ public sealed class ChatSampleTests
     public async Task Two_pages_chat_see_presence_and_a_reconnect_after_the_server_drops_them()
     {
         Prerequisites.RequireChromium();
-        await using var chat = new WebApplicationFactory<Program>();
+        await using var sample = new WebApplicationFactory<Program>();
+        await using var chat = sample.WithWebHostBuilder(b => b.UseEventLoopIfRequested());
         chat.UseKestrel(0);
         chat.StartServer();
         string address = chat.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
