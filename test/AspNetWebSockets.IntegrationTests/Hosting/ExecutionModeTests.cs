@@ -32,6 +32,7 @@ public sealed class ExecutionModeTests
         }));
         await using WebSocketConnection client = await app.ConnectAsync("/thread");
 
+        await Task.Delay(100, Ct); // the handler is waiting for input by then, so the message completes a pending receive
         await client.SendTextAsync("where do you run?", Ct);
         using WebSocketMessage? reply = await client.ReceiveAsync(Ct);
 
