@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using AspNetWebSockets.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -20,7 +19,10 @@ public enum TransportMode
     KestrelStream,
 }
 
-/// <summary>A small app under test with its own endpoints, on TestServer or on Kestrel bound to a port the OS picks.</summary>
+/// <summary>
+/// A small app under test with its own endpoints, on TestServer or on Kestrel bound to a port the OS picks (Kestrel in the
+/// event-loop mode in build/test.sh's second run: see <see cref="TestExecutionMode"/>).
+/// </summary>
 public sealed class TestApp : IAsyncDisposable
 {
     private TestApp(WebApplication app, TransportMode mode)

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Hosting;

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Claims;
 using AspNetWebSockets.Testing;
 using Microsoft.AspNetCore.Authentication.JwtBearer;

@@ -1,4 +1,3 @@
-using System.Net;
 using AspNetWebSockets.Hosting;
 using AspNetWebSockets.IntegrationTests.Hosting;
 using Microsoft.AspNetCore.Hosting;
