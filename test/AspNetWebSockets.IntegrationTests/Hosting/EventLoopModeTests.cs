@@ -26,12 +26,12 @@ public sealed class EventLoopModeTests
     {
         var logs = new FakeLogCollector();
         var serverConnectionId = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using TestApp app = await StartAsync(mode, TimeSpan.FromMilliseconds(50), logs, a => a.MapWebSocket("/block", async (WebSocketConnection socket) =>
+        await using TestApp app = await StartAsync(mode, TimeSpan.FromMilliseconds(100), logs, a => a.MapWebSocket("/block", async (WebSocketConnection socket) =>
         {
             serverConnectionId.TrySetResult(socket.ConnectionId);
             await foreach (WebSocketMessage message in socket.ReadAllAsync())
             {
-                Thread.Sleep(250); // blocks the I/O thread on purpose: the stall under test
+                Thread.Sleep(400); // blocks the I/O thread on purpose: the stall under test
                 await socket.SendAsync(message.Data, message.Type);
             }
         }));
@@ -47,8 +47,8 @@ public sealed class EventLoopModeTests
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Equal("EventLoopStalled", warning.Id.Name);
         Assert.Equal(await serverConnectionId.Task.WaitAsync(Ct), warning.GetStructuredStateValue("ConnectionId"));
-        Assert.True(long.Parse(warning.GetStructuredStateValue("ElapsedMs")!, System.Globalization.CultureInfo.InvariantCulture) >= 250, warning.Message);
-        Assert.Equal("50", warning.GetStructuredStateValue("ThresholdMs"));
+        Assert.True(long.Parse(warning.GetStructuredStateValue("ElapsedMs")!, System.Globalization.CultureInfo.InvariantCulture) >= 400, warning.Message);
+        Assert.Equal("100", warning.GetStructuredStateValue("ThresholdMs"));
         Assert.Equal(1, stalls.GetMeasurementSnapshot().EvaluateAsCounter());
     }
 
@@ -57,10 +57,10 @@ public sealed class EventLoopModeTests
     {
         var logs = new FakeLogCollector();
         var serverConnectionId = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using TestApp app = await StartAsync(TransportMode.KestrelPipes, TimeSpan.FromMilliseconds(50), logs, a => a.MapWebSocket("/block", async (WebSocketConnection socket) =>
+        await using TestApp app = await StartAsync(TransportMode.KestrelPipes, TimeSpan.FromMilliseconds(100), logs, a => a.MapWebSocket("/block", async (WebSocketConnection socket) =>
         {
             serverConnectionId.TrySetResult(socket.ConnectionId);
-            Thread.Sleep(250); // the opening run holds the I/O thread as a receive callback would
+            Thread.Sleep(400); // the opening run holds the I/O thread as a receive callback would
             await socket.SendTextAsync("opened");
             await socket.ReceiveAsync();
         }));
