@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using AspNetWebSockets.Testing;
 
 namespace AspNetWebSockets.IntegrationTests;
@@ -117,7 +118,10 @@ public sealed class EchoTests
     [Fact]
     public async Task Echo_sample_works_through_WebApplicationFactory_on_Kestrel()
     {
-        await using var factory = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>();
+        await using var sample = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>();
+        await using var factory = sample.WithWebHostBuilder(b => b
+            .UseEventLoopIfRequested()
+            .UseUrls("http://127.0.0.1:0")); // the derived factory does not carry UseKestrel(0)'s port over
         factory.UseKestrel(0);
         factory.StartServer();
         await using WebSocketConnection client = await factory.ConnectWebSocketAsync("/echo", cancellationToken: TestContext.Current.CancellationToken);

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using AspNetWebSockets.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -20,7 +19,10 @@ public enum TransportMode
     KestrelStream,
 }
 
-/// <summary>A small app under test with its own endpoints, on TestServer or on Kestrel bound to a port the OS picks.</summary>
+/// <summary>
+/// A small app under test with its own endpoints, on TestServer or on Kestrel bound to a port the OS picks (Kestrel in the
+/// event-loop mode in build/test.sh's second run: see <see cref="TestExecutionMode"/>).
+/// </summary>
 public sealed class TestApp : IAsyncDisposable
 {
     private TestApp(WebApplication app, TransportMode mode)
@@ -42,7 +44,8 @@ public sealed class TestApp : IAsyncDisposable
         TransportMode mode,
         Action<WebApplication> map,
         Action<AspNetWebSockets.WebSocketServerOptions>? configure = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<IWebHostBuilder>? host = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         if (mode == TransportMode.InMemory)
@@ -51,8 +54,10 @@ public sealed class TestApp : IAsyncDisposable
         }
         else
         {
-            builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+            builder.WebHost.UseLoopbackKestrel();
         }
+
+        host?.Invoke(builder.WebHost);
 
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets(o =>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Hosting;
@@ -42,12 +41,15 @@ public sealed class RealClientApp : IAsyncDisposable
     /// <summary>The http:// address of the server (the test page is at its root).</summary>
     public Uri HttpAddress { get; private set; } = null!;
 
+    /// <summary>The started app's services (for the execution-mode guard).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The app has not started.");
+
     /// <summary>Starts the app; <paramref name="configure"/> adjusts the server options (keep-alive, timeouts, …).</summary>
     public static async Task<RealClientApp> StartAsync(Action<WebSocketServerOptions>? configure = null)
     {
         var result = new RealClientApp();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseLoopbackKestrel();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new TestOutputLoggerProvider());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -77,7 +77,16 @@ internal sealed class WebSocketEndpointHandler
             int closeCode = WebSocketCloseCode.NormalClosure;
             try
             {
-                await _handler(context).ConfigureAwait(false);
+                // The handler's opening run (up to its first wait) holds the I/O thread like any receive callback, and
+                // handles the messages that arrived before its first read: time it against the stall threshold too.
+                long started = server.LoopStalls is null ? 0 : Stopwatch.GetTimestamp();
+                Task handling = _handler(context);
+                if (started != 0)
+                {
+                    server.LoopStalls!.Observe(connection, started);
+                }
+
+                await handling.ConfigureAwait(false);
             }
             catch (Exception e)
             {

@@ -6,7 +6,7 @@ namespace AspNetWebSockets;
 /// </summary>
 /// <remarks>
 /// A handler that blocks, or computes for long, stalls every connection on its I/O thread. Each receive callback (the
-/// handler's run after a read, up to its next wait) is timed: one over <see cref="StallThreshold"/> is counted in the
+/// handler's run after a read, up to its next wait, and its opening run up to its first wait) is timed: one over <see cref="StallThreshold"/> is counted in the
 /// <c>websocket.server.event_loop.stalls</c> metric and logged as a warning (at most once a second).
 /// </remarks>
 public sealed class WebSocketEventLoopOptions

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -34,6 +33,9 @@ public sealed class EchoServer : IAsyncLifetime
     /// <summary>The address Kestrel listens on: http://127.0.0.1 and a port the OS picked.</summary>
     public Uri HttpAddress { get; private set; } = null!;
 
+    /// <summary>The started server's services (for the execution-mode guard).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The server has not started.");
+
     /// <summary>Opens a raw client on <paramref name="path"/>, handshake done, reads bounded by <see cref="ReadTimeout"/>.</summary>
     internal Task<RawWebSocketClient> ConnectAsync(string path = EchoPath) =>
         RawWebSocketClient.ConnectAsync(HttpAddress, path, readTimeout: ReadTimeout);
@@ -41,7 +43,7 @@ public sealed class EchoServer : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseLoopbackKestrel();
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets(o =>
         {

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Claims;
 using AspNetWebSockets.Testing;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -36,7 +35,7 @@ internal sealed class JwtApp : IAsyncDisposable
     public static async Task<JwtApp> StartAsync(bool redact = true)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseLoopbackKestrel();
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Trace).AddFakeLogging();
         builder.Services.AddWebSockets();
         if (redact)

@@ -1,4 +1,3 @@
-using System.Net;
 using AspNetWebSockets.Hosting;
 using AspNetWebSockets.IntegrationTests.Hosting;
 using Microsoft.AspNetCore.Hosting;
@@ -19,7 +18,7 @@ public sealed class DropInEndpointSettingsTests
     public async Task The_endpoints_message_size_limit_applies_on_the_drop_in_path()
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseLoopbackKestrel();
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets(o => o.MaxMessageSize = 1 << 20);
         await using WebApplication app = builder.Build();
@@ -41,7 +40,7 @@ public sealed class DropInEndpointSettingsTests
     {
         int appCalls = 0;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseLoopbackKestrel();
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets(o => o.Drain.RetryAfter = TimeSpan.FromSeconds(3));
         await using WebApplication app = builder.Build();
@@ -67,7 +66,7 @@ public sealed class DropInEndpointSettingsTests
     public async Task The_endpoints_message_rate_limit_applies_on_the_drop_in_path()
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseLoopbackKestrel();
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets();
         await using WebApplication app = builder.Build();

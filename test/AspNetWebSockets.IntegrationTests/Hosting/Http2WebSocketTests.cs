@@ -23,14 +23,14 @@ public sealed class Http2WebSocketTests
         var connectionIds = new List<string>();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         X509Certificate2? certificate = tls ? LocalhostCertificate.Create() : null;
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
+        builder.WebHost.UseLoopbackKestrel(listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
             if (certificate is not null)
             {
                 listen.UseHttps(certificate);
             }
-        }));
+        });
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets();
         WebApplication app = builder.Build();

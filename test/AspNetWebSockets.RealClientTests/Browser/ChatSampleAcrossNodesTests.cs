@@ -27,9 +27,10 @@ public sealed class ChatSampleAcrossNodesTests
         Prerequisites.RequireChromium();
         string redis = await RequireRedisAsync();
         string prefix = "chat-test-" + Guid.NewGuid().ToString("N")[..8];
-        await using WebApplicationFactory<Program> node1 = StartNode(redis, prefix, LongTokenLifetimeSeconds, out string address1);
-        await using WebApplicationFactory<Program> node2 = StartNode(redis, prefix, LongTokenLifetimeSeconds, out string address2);
-        await using WebApplicationFactory<Program> node3 = StartNode(redis, prefix, ShortTokenLifetimeSeconds, out string address3);
+        await using WebApplicationFactory<Program> node1 = await StartNodeAsync(redis, prefix, LongTokenLifetimeSeconds);
+        await using WebApplicationFactory<Program> node2 = await StartNodeAsync(redis, prefix, LongTokenLifetimeSeconds);
+        await using WebApplicationFactory<Program> node3 = await StartNodeAsync(redis, prefix, ShortTokenLifetimeSeconds);
+        string address1 = AddressOf(node1), address2 = AddressOf(node2), address3 = AddressOf(node3);
 
         using IPlaywright playwright = await Playwright.CreateAsync();
         await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -73,19 +74,27 @@ public sealed class ChatSampleAcrossNodesTests
         await Assertions.Expect(alice.Locator("#log")).Not.ToContainTextAsync("connection closed"); // a long-lived token
     }
 
-    private static WebApplicationFactory<Program> StartNode(string redis, string prefix, int tokenLifetimeSeconds, out string address)
+    /// <summary>
+    /// Starts a node on the thread pool: <c>StartServer()</c> blocks until the host has started (its Redis connections
+    /// made), and the caller may be on a socket's I/O thread — with inline socket completions (the event-loop run) an
+    /// awaited socket operation resumes there — where blocking would stall every socket of the process, Redis included.
+    /// </summary>
+    private static Task<WebApplicationFactory<Program>> StartNodeAsync(string redis, string prefix, int tokenLifetimeSeconds) => Task.Run(() =>
     {
         WebApplicationFactory<Program> node = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b
+            .UseEventLoopIfRequested()
             .UseSetting("redis", redis)
             .UseSetting("redisPrefix", prefix)
             .UseSetting("tokenLifetimeSeconds", tokenLifetimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .UseUrls("http://127.0.0.1:0")); // the derived factory does not carry UseKestrel(0)'s port over
         node.UseKestrel(0);
         node.StartServer();
-        address = node.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-            .First(a => a.StartsWith("http://127.0.0.1", StringComparison.Ordinal) || a.StartsWith("http://localhost", StringComparison.Ordinal));
         return node;
-    }
+    });
+
+    private static string AddressOf(WebApplicationFactory<Program> node) =>
+        node.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => a.StartsWith("http://127.0.0.1", StringComparison.Ordinal) || a.StartsWith("http://localhost", StringComparison.Ordinal));
 
     private static async Task<IPage> OpenAsync(IBrowser browser, string address, string name, string room)
     {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -15,7 +16,10 @@ public sealed class ChatSampleTests
     public async Task Two_pages_chat_see_presence_and_a_reconnect_after_the_server_drops_them()
     {
         Prerequisites.RequireChromium();
-        await using var chat = new WebApplicationFactory<Program>();
+        await using var sample = new WebApplicationFactory<Program>();
+        await using var chat = sample.WithWebHostBuilder(b => b
+            .UseEventLoopIfRequested()
+            .UseUrls("http://127.0.0.1:0")); // the derived factory does not carry UseKestrel(0)'s port over
         chat.UseKestrel(0);
         chat.StartServer();
         string address = chat.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses

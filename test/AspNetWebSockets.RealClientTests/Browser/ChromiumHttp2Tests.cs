@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -22,11 +21,11 @@ public sealed class ChromiumHttp2Tests
         CancellationToken ct = TestContext.Current.CancellationToken;
         using X509Certificate2 certificate = LocalhostCertificate.Create();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
+        builder.WebHost.UseLoopbackKestrel(listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
             listen.UseHttps(certificate);
-        }));
+        });
         builder.Logging.ClearProviders();
         builder.Services.AddWebSockets();
         await using WebApplication app = builder.Build();
