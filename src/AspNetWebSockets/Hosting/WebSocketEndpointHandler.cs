@@ -301,6 +301,6 @@ internal sealed class WebSocketEndpointHandler
             return new PipeTransport(transportFeature.Transport, abortConnection, completeOnClose: false);
         }
 
-        return new StreamTransport(stream, abortConnection);
+        return new StreamTransport(stream, abortConnection, inline: options.EventLoop.Enabled);
     }
 }

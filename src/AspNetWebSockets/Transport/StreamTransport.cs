@@ -21,11 +21,18 @@ internal sealed class StreamTransport : WebSocketTransport
 
     /// <param name="stream">The duplex stream.</param>
     /// <param name="abortConnection">Also aborts the connection under the stream (disposing an upgrade stream alone may not).</param>
-    public StreamTransport(Stream stream, Action? abortConnection = null)
+    /// <param name="inline">
+    /// The event-loop mode: what arrives is handed to the receive on the pump's own thread (the stream's completion),
+    /// instead of being queued to the thread pool.
+    /// </param>
+    public StreamTransport(Stream stream, Action? abortConnection = null, bool inline = false)
     {
         _stream = stream;
         _abortConnection = abortConnection;
+        PipeScheduler scheduler = inline ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _inbound = new Pipe(new PipeOptions(
+            readerScheduler: scheduler,
+            writerScheduler: scheduler,
             pauseWriterThreshold: PauseThreshold,
             resumeWriterThreshold: PauseThreshold / 2,
             useSynchronizationContext: false));

@@ -20,12 +20,14 @@ public sealed class ExecutionModeTests
         await TestExecutionMode.AssertHostRunsInRequestedModeAsync(app.App.Services, Ct);
     }
 
-    // Over Kestrel's transport pipes only: the stream transport (HTTP/2, other servers) pumps the stream into a pipe of
-    // its own whose reader resumes on the thread pool in either mode.
-    [Fact]
-    public async Task Over_transport_pipes_a_handler_resumes_after_a_receive_on_the_I_O_thread_exactly_in_the_event_loop_run()
+    // Over the upgrade stream too: in the event-loop mode the stream transport hands what its pump read to the receive
+    // on the pump's own thread.
+    [Theory]
+    [InlineData(TransportMode.KestrelPipes)]
+    [InlineData(TransportMode.KestrelStream)]
+    public async Task A_handler_resumes_after_a_receive_on_the_I_O_thread_exactly_in_the_event_loop_run(TransportMode mode)
     {
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, a => a.MapWebSocket("/thread", async (WebSocketConnection socket) =>
+        await using TestApp app = await TestApp.StartAsync(mode, a => a.MapWebSocket("/thread", async (WebSocketConnection socket) =>
         {
             using WebSocketMessage? message = await socket.ReceiveAsync();
             await socket.SendTextAsync(Thread.CurrentThread.IsThreadPoolThread ? "thread pool" : "I/O thread");
