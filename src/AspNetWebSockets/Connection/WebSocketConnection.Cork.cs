@@ -133,25 +133,58 @@ public sealed partial class WebSocketConnection
     {
         Action continuation = _corkedContinuation!;
         _corkedContinuation = null;
-        long started = _settings.LoopStalls is null ? 0 : Stopwatch.GetTimestamp();
-        CallbackBatch batch = t_callbackBatch ??= new CallbackBatch();
-        batch.Depth++;
+        CallbackBatch batch = EnterCallback(out long started);
         try
         {
             continuation();
         }
         finally
         {
-            if (batch.Depth == 1)
-            {
-                batch.FlushMembers();
-            }
+            ExitCallback(batch, started);
+        }
+    }
 
-            batch.Depth--;
-            if (started != 0)
-            {
-                _settings.LoopStalls!.Observe(this, started);
-            }
+    /// <summary>
+    /// Starts the application's handler — its opening run, up to its first wait, which also handles what arrived before its
+    /// first read — as a receive callback in the event-loop mode (corked and timed); otherwise just starts it.
+    /// </summary>
+    internal Task StartHandler<TState>(Func<TState, Task> handler, TState state)
+    {
+        if (!_settings.AutoCork)
+        {
+            return handler(state);
+        }
+
+        CallbackBatch batch = EnterCallback(out long started);
+        try
+        {
+            return handler(state);
+        }
+        finally
+        {
+            ExitCallback(batch, started);
+        }
+    }
+
+    private CallbackBatch EnterCallback(out long started)
+    {
+        started = _settings.LoopStalls is null ? 0 : Stopwatch.GetTimestamp();
+        CallbackBatch batch = t_callbackBatch ??= new CallbackBatch();
+        batch.Depth++;
+        return batch;
+    }
+
+    private void ExitCallback(CallbackBatch batch, long started)
+    {
+        if (batch.Depth == 1)
+        {
+            batch.FlushMembers();
+        }
+
+        batch.Depth--;
+        if (started != 0)
+        {
+            _settings.LoopStalls!.Observe(this, started);
         }
     }
 

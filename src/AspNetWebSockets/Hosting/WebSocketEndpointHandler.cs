@@ -78,15 +78,8 @@ internal sealed class WebSocketEndpointHandler
             try
             {
                 // The handler's opening run (up to its first wait) holds the I/O thread like any receive callback, and
-                // handles the messages that arrived before its first read: time it against the stall threshold too.
-                long started = server.LoopStalls is null ? 0 : Stopwatch.GetTimestamp();
-                Task handling = _handler(context);
-                if (started != 0)
-                {
-                    server.LoopStalls!.Observe(connection, started);
-                }
-
-                await handling.ConfigureAwait(false);
+                // handles the messages that arrived before its first read: in the event-loop mode it is corked and timed too.
+                await connection.StartHandler(_handler.Invoke, context).ConfigureAwait(false);
             }
             catch (Exception e)
             {

@@ -38,6 +38,25 @@ public sealed class CorkingTests
     }
 
     [Fact]
+    public async Task A_handlers_opening_run_is_corked_in_the_event_loop_mode_and_not_in_the_default_mode()
+    {
+        foreach (bool autoCork in new[] { true, false })
+        {
+            await using var peer = new InMemoryPeer(autoCork: autoCork);
+            await peer.Connection.StartHandler(static async connection =>
+            {
+                for (int i = 0; i < 3; i++)
+                {
+                    await connection.SendTextAsync("hello " + i, Ct);
+                }
+            }, peer.Connection);
+
+            Assert.Equal(3, (await peer.ReadFramesAsync(3)).Count);
+            Assert.Equal(autoCork ? 1 : 3, peer.Output.Flushes);
+        }
+    }
+
+    [Fact]
     public async Task In_the_default_mode_each_reply_leaves_at_once()
     {
         await using var peer = new InMemoryPeer();
