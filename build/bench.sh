@@ -3,9 +3,9 @@
 #
 #   build/bench.sh [--quick] [--scenarios 1,3,...] [--rounds N] [--warmup S] [--duration S]
 #                  [--handshake-duration S] [--idle N] [--global-warmup S]
-#       the echo servers A (ours), B (ASP.NET Core's built-in), C (raw Kestrel TCP) and D (Bun; not in scenarios 5
-#       and 7) with the C# load generator, scenarios 1-7, 3 interleaved rounds (~6-10 min); writes
-#       artifacts/bench/results.md. --quick: 1 round, short runs, 1,000 idle connections.
+#       the echo servers A (ours), E (ours in the event-loop mode), B (ASP.NET Core's built-in), C (raw Kestrel TCP)
+#       and D (Bun; not in scenarios 5 and 7) with the C# load generator, scenarios 1-7, 3 interleaved rounds
+#       (~8-12 min); writes artifacts/bench/results.md. --quick: 1 round, short runs, 1,000 idle connections.
 #   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--servers LIST]
 #       the echo scenarios 1, 2, 3 and 6 with the C epoll client; by default against A (ours), E (ours, event-loop
 #       mode), B, C, F (raw TCP with inline scheduling and inline socket completions) and D (Bun's Bun.serve, built on
@@ -163,4 +163,4 @@ server="$bench/Servers/bin/Release/net10.0/BenchServers"
 echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 ensure_bun
 dotnet "$bench/LoadGen/bin/Release/net10.0/LoadGen.dll" --server "$server" \
-  --bun "$bun_bin" --bun-script "$bench/bun/echo.js" --out "$out/results.md" ${args[@]+"${args[@]}"}
+  --bun "$bun_bin" --bun-script "$bench/bun/echo.js" --event-loop --out "$out/results.md" ${args[@]+"${args[@]}"}
