@@ -14,12 +14,17 @@ public sealed partial class WebSocketConnection
     /// being flushed, and leave together in one flush (one system call) at the end. uWebSockets calls this <c>ws.cork</c>.
     /// </summary>
     /// <remarks>
-    /// <para>Replies made while handling received messages are corked without this: everything a handler sends before it
-    /// next waits for input (or for anything else) leaves in one flush. Use <see cref="Cork"/> for bursts sent from elsewhere
-    /// — a timer, another connection's handler, a background service.</para>
+    /// <para>In the event-loop mode (<c>UseWebSocketEventLoop</c>), sends made while handling received messages are corked
+    /// without this: everything a handler sends before it next waits for input (or for anything else) leaves in one flush
+    /// per connection it went to — its own replies and a broadcast's members alike (up to 256 connections per run; beyond
+    /// that they flush at once). In the default mode a handler may block, so its replies are not held back for it; Kestrel
+    /// coalesces their socket writes instead. Use <see cref="Cork"/> for bursts in either mode.</para>
     /// <para>Sends from other threads are not held back: they flush at once, and take the corked bytes with them. A send
     /// still completes when its bytes are written; past 16 KiB of corked bytes a send flushes anyway. Corks nest; only the
     /// outermost one flushes.</para>
+    /// <para>Await only the sends inside a cork (they complete at once while corked). Awaiting something else gives the
+    /// thread back to the pool, and until the cork ends, sends on this connection that happen to run on that thread are
+    /// held too.</para>
     /// </remarks>
     /// <returns>A value whose <see cref="WebSocketCork.Dispose"/> ends the cork and flushes.</returns>
     public WebSocketCork Cork() => new(this, BeginCork());
@@ -42,10 +47,20 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>Whether a flush asked for now may wait for the cork's end: a cork is open on this thread and under its limit.</summary>
+    /// <summary>
+    /// Whether a flush asked for now may wait for a cork's end: this connection is corked on this thread, or a receive
+    /// callback runs on this thread and the connection joins its batch; and the corked bytes are under the limit.
+    /// </summary>
     private bool DeferFlush()
     {
-        if (Volatile.Read(ref _corkThread) != Environment.CurrentManagedThreadId || !_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CorkLimit)
+        int corkThread = Volatile.Read(ref _corkThread);
+        if (corkThread != Environment.CurrentManagedThreadId
+            && (corkThread != 0 || t_callbackBatch is not { Depth: > 0 } batch || !batch.TryJoin(this)))
+        {
+            return false;
+        }
+
+        if (!_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CorkLimit)
         {
             return false;
         }
@@ -109,24 +124,77 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(this, _input.ReadAsync(cancellationToken));
 
-    /// <summary>Runs the continuation of a read awaited through <see cref="CorkedRead"/> inside a cork.</summary>
+    /// <summary>
+    /// Runs the continuation of a read awaited through <see cref="CorkedRead"/> as a receive callback: every connection it
+    /// sends to joins this thread's batch, and each flushes once when the outermost callback ends.
+    /// </summary>
     private void RunCorked()
     {
         Action continuation = _corkedContinuation!;
         _corkedContinuation = null;
         long started = _settings.LoopStalls is null ? 0 : Stopwatch.GetTimestamp();
-        bool owner = BeginCork();
+        CallbackBatch batch = t_callbackBatch ??= new CallbackBatch();
+        batch.Depth++;
         try
         {
             continuation();
         }
         finally
         {
-            EndCork(owner);
+            if (batch.Depth == 1)
+            {
+                batch.FlushMembers();
+            }
+
+            batch.Depth--;
             if (started != 0)
             {
                 _settings.LoopStalls!.Observe(this, started);
             }
+        }
+    }
+
+    /// <summary>The receive callbacks running on this thread (nested when a flush completes another read inline) and the connections they corked.</summary>
+    [ThreadStatic]
+    private static CallbackBatch? t_callbackBatch;
+
+    /// <summary>
+    /// The connections corked by the receive callback running on one thread: the connection whose read completed and any
+    /// other it sends to (a reply, a broadcast's members), so each gets one flush per callback however many messages the
+    /// callback sends it. Made once per thread and reused: no allocation per callback.
+    /// </summary>
+    private sealed class CallbackBatch
+    {
+        // A broadcast to more members than this flushes the rest at once: holding every member's bytes until the callback
+        // ends would make a large fan-out buffer all of them at the same time.
+        private const int MaxMembers = 256;
+
+        private readonly List<WebSocketConnection> _members = [];
+
+        /// <summary>How many receive callbacks run on this thread, nested.</summary>
+        public int Depth { get; set; }
+
+        /// <summary>Corks <paramref name="connection"/> until the callback ends; false when the batch is full or another thread corked it.</summary>
+        public bool TryJoin(WebSocketConnection connection)
+        {
+            if (_members.Count >= MaxMembers || !connection.BeginCork())
+            {
+                return false;
+            }
+
+            _members.Add(connection);
+            return true;
+        }
+
+        /// <summary>Ends every member's cork with its flush. Runs at depth 1, so a callback completed inline by a flush joins this batch instead of flushing it.</summary>
+        public void FlushMembers()
+        {
+            for (int i = 0; i < _members.Count; i++)
+            {
+                _members[i].EndCork(owner: true);
+            }
+
+            _members.Clear();
         }
     }
 
@@ -152,6 +220,12 @@ public sealed partial class WebSocketConnection
 
         public void UnsafeOnCompleted(Action continuation)
         {
+            if (!_connection._settings.AutoCork)
+            {
+                _read.UnsafeOnCompleted(continuation); // the default mode: a reply leaves at once
+                return;
+            }
+
             // One read is pending at a time (the receive slot), so one field holds its continuation; the delegate that
             // runs it is made once per connection.
             _connection._corkedContinuation = continuation;

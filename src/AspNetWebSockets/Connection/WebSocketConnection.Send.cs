@@ -328,7 +328,10 @@ public sealed partial class WebSocketConnection
             }
 
             _protocol.WriteFrame(_output, opcode, fin, reservedBits, payload.Span);
-            await FlushAsync(cancellationToken).ConfigureAwait(false);
+
+            // A ping or a close waits for the peer's answer, so it is never corked (with any corked bytes before it): a
+            // handler that blocks on that answer would otherwise wait for its own cork.
+            await (opcode is WebSocketOpcode.Ping or WebSocketOpcode.Close ? FlushOutputAsync(cancellationToken) : FlushAsync(cancellationToken)).ConfigureAwait(false);
         }
         finally
         {

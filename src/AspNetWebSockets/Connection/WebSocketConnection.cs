@@ -171,6 +171,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {
+            if (Volatile.Read(ref _flushPending) != 0)
+            {
+                FlushCorked(); // a corked close frame goes out before the transport is completed
+            }
+
             _transportCompleted = CompleteTransportAsync();
         }
         else

@@ -45,6 +45,13 @@ internal sealed class WebSocketConnectionSettings
     /// <summary>Per-message spans, or null when they are off or the connection's span is not recorded.</summary>
     public AspNetWebSockets.Diagnostics.WebSocketMessageTracer? MessageTracer { get; init; }
 
+    /// <summary>
+    /// Event-loop mode: the code a completed read runs (the receive, and the handler up to its next wait) is corked, so its
+    /// sends leave in one flush per connection. Off in the default mode, where a handler may block and its replies must not
+    /// wait for it.
+    /// </summary>
+    public bool AutoCork { get; init; }
+
     /// <summary>Event-loop mode: times each receive callback against the stall threshold; null in the default mode.</summary>
     public AspNetWebSockets.Diagnostics.WebSocketLoopStallMonitor? LoopStalls { get; init; }
 

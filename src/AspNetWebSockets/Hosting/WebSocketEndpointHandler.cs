@@ -205,6 +205,7 @@ internal sealed class WebSocketEndpointHandler
                 ? new WebSocketMessageTracer(connectionSpan, server.Options.Tracing.MessageSampleRatio)
                 : null,
             RateLimit = rateLimiter?.ForConnection(),
+            AutoCork = server.Options.EventLoop.Enabled,
             LoopStalls = server.LoopStalls,
         });
         if (connectionSpan is not null)

@@ -26,7 +26,8 @@ internal sealed class InMemoryPeer : IAsyncDisposable
     /// <param name="abortEndsClientReader">Whether the transport's abort ends the client's reading side, as a reset socket would (pending server flushes then fail).</param>
     /// <param name="logger">The server connection's logger (none by default).</param>
     /// <param name="heartbeat">A heartbeat to register the connection with (its idle control reader runs on it), or null.</param>
-    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false, ILogger? logger = null, WebSocketHeartbeat? heartbeat = null)
+    /// <param name="autoCork">Whether a completed read's callback is corked, as in the event-loop mode.</param>
+    public InMemoryPeer(long pauseWriterThreshold = 0, bool abortEndsClientReader = false, ILogger? logger = null, WebSocketHeartbeat? heartbeat = null, bool autoCork = false)
     {
         _toClient = new Pipe(new PipeOptions(
             pauseWriterThreshold: pauseWriterThreshold,
@@ -34,11 +35,26 @@ internal sealed class InMemoryPeer : IAsyncDisposable
             useSynchronizationContext: false));
         Action abort = abortEndsClientReader ? CompleteClientReader : static () => { };
         Connection = new WebSocketConnection(
-            new PipeTransport(new DuplexPipe(_toServer.Reader, _toClient.Writer), abort, completeOnClose: true),
-            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5), Logger = logger ?? NullLogger.Instance, Heartbeat = heartbeat });
+            new PipeTransport(new DuplexPipe(_toServer.Reader, Output = new CountingPipeWriter(_toClient.Writer)), abort, completeOnClose: true),
+            new WebSocketConnectionSettings { Role = WebSocketRole.Server, CloseTimeout = TimeSpan.FromSeconds(5), Logger = logger ?? NullLogger.Instance, Heartbeat = heartbeat, AutoCork = autoCork });
     }
 
     public WebSocketConnection Connection { get; }
+
+    /// <summary>The server's output as the transport sees it: counts the flushes that reach it.</summary>
+    public CountingPipeWriter Output { get; }
+
+    /// <summary>Whether the server's output holds flushed bytes the client has not read yet (peeked, not consumed).</summary>
+    public bool HasUnreadOutput()
+    {
+        if (!_toClient.Reader.TryRead(out ReadResult read))
+        {
+            return false;
+        }
+
+        _toClient.Reader.AdvanceTo(read.Buffer.Start);
+        return !read.Buffer.IsEmpty;
+    }
 
     public async Task WriteAsync(byte[] bytes) => await _toServer.Writer.WriteAsync(bytes);
 
@@ -130,6 +146,34 @@ internal sealed class InMemoryPeer : IAsyncDisposable
         {
             _toClient.Reader.Complete();
         }
+    }
+
+    /// <summary>A pipe writer that counts the flushes that reach the pipe, and otherwise passes everything through.</summary>
+    internal sealed class CountingPipeWriter(PipeWriter inner) : PipeWriter
+    {
+        private int _flushes;
+
+        public int Flushes => Volatile.Read(ref _flushes);
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => inner.UnflushedBytes;
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _flushes);
+            return inner.FlushAsync(cancellationToken);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
