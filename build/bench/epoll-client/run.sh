@@ -207,6 +207,24 @@ awk_lib='
   }
 '
 
+# legend: one line per server that ran, for the report.
+legend() {
+  local k
+  echo "Servers (in round order); ratios are first/second of the medians:"
+  for k in "${server_arr[@]}"; do
+    case "$k" in
+      ours) echo "- A ours: default execution (thread pool, Kestrel's IOQueue)" ;;
+      ours-el) echo "- E ours event-loop: UseWebSocketEventLoop() (inline scheduling, inline socket completions, corked replies)" ;;
+      ours-spin0) echo "- G ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (thread-pool workers do not spin before sleeping)" ;;
+      builtin) echo "- B ASP.NET Core's built-in WebSockets" ;;
+      rawtcp) echo "- C Kestrel raw TCP echo (no HTTP, no WebSocket)" ;;
+      rawtcp-inline) echo "- F the raw echo with UnsafePreferInlineScheduling and inline socket completions" ;;
+      ws) echo "- W Node's ws" ;;
+      bun) echo "- D Bun $("$bun_bin" --version) (uWebSockets)" ;;
+    esac
+  done
+}
+
 started=$(date +%s)
 echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); rounds $rounds" >&2
 
@@ -258,11 +276,10 @@ if [ "$what" = broadcast ]; then
     echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version), Node $(node --version),"
     echo "ws $(node -p "require('$node_dir/node_modules/ws/package.json').version"), Bun $("$bun_bin" --version). Medians of $rounds interleaved rounds, a fresh server per run."
     echo "Each run: 1 publisher + N subscribers; $(broadcasts_for 1000) broadcasts at 1,000 and $(broadcasts_for 10000) at 10,000, after $(warmup_for 1000) and $(warmup_for 10000) warm-up broadcasts."
-    echo "Servers: A ours (default execution), E ours with UseWebSocketEventLoop() (inline scheduling + inline socket completions),"
-    echo "G ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0, B ASP.NET Core built-in, C Kestrel raw TCP echo, F the raw echo"
-    echo "with inline scheduling + inline completions, W Node ws, D Bun (uWebSockets). Ratios: first/second of the medians."
     echo "Time to last client: from the publisher's send until the last subscriber has the whole message."
     echo "CPU per delivered message: CPU time over the measured broadcasts / (broadcasts × N)."
+    echo
+    legend
     echo
     echo "$table"
   } > "$report"
@@ -322,10 +339,9 @@ else
     echo "\`build/bench.sh --client c --scenarios $scenarios --rounds $rounds --warmup $warmup --duration $duration --servers $servers\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
     echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version), Bun $("$bun_bin" --version)."
     echo "Medians of $rounds interleaved rounds, a fresh server per run, ${warmup} s warm-up then ${duration} s measured."
-    echo "Servers: A ours (default execution), E ours with UseWebSocketEventLoop() (inline scheduling + inline socket completions),"
-    echo "G ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0, B ASP.NET Core built-in, C Kestrel raw TCP echo, F the raw echo"
-    echo "with inline scheduling + inline completions, W Node ws, D Bun (uWebSockets). Ratios: first/second of the medians."
     if [ -n "$server_args" ]; then echo "Server arguments (BENCH_SERVER_ARGS): \`$server_args\`."; fi
+    echo
+    legend
     echo
     echo "$table"
   } > "$report"
