@@ -57,9 +57,10 @@ public class ConnectionEchoBenchmarks
 
     /// <summary>
     /// A server connection over two in-memory pipes with inline schedulers and no pause threshold (every await completes
-    /// synchronously), and the masked client frame of the message shape.
+    /// synchronously), and the masked client frame of the message shape. <paramref name="autoCork"/> is the event-loop
+    /// mode's setting: a receive callback's sends are corked until it ends.
     /// </summary>
-    internal static (Pipe Input, Pipe Output, WebSocketConnection Connection, byte[] Frame) CreateRig(string message)
+    internal static (Pipe Input, Pipe Output, WebSocketConnection Connection, byte[] Frame) CreateRig(string message, bool autoCork = false)
     {
         bool compressed = message == "Deflate1KiB";
         (WebSocketOpcode opcode, byte[] payload) = message switch
@@ -101,6 +102,7 @@ public class ConnectionEchoBenchmarks
                     ? new PerMessageDeflateSession(new PerMessageDeflateParameters(15, ServerNoContextTakeover: false, 15, ClientNoContextTakeover: true), new WebSocketCompressionOptions(), WebSocketRole.Server)
                     : null,
                 ExtensionBits = ReservedBit.Rsv1,
+                AutoCork = autoCork,
             });
         return (input, output, connection, clientFrame.WrittenSpan.ToArray());
     }

@@ -6,7 +6,7 @@ namespace AspNetWebSockets.Benchmarks;
 
 /// <summary>
 /// An echo handler's own loop (<c>await foreach (var m in socket.ReadAllAsync()) await socket.SendAsync(m.Data, m.Type)</c>)
-/// driven the way the event-loop mode drives it: one operation writes a masked client frame into the input pipe and
+/// driven the way the event-loop mode drives it (<see cref="WebSocketConnectionSettings.AutoCork"/> on): one operation writes a masked client frame into the input pipe and
 /// flushes, and the handler runs inside that flush (as it runs inside the socket's completion on the epoll thread). Its
 /// receive completes inside the read's cork, so its reply is written without a flush and leaves in the one flush at the
 /// cork's end, when the loop waits for the next message. Issue #14 requires Allocated = 0 B for every case.
@@ -31,7 +31,7 @@ public class ConnectionEchoHandlerBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        (Pipe input, Pipe output, _connection, _frame) = ConnectionEchoBenchmarks.CreateRig(Message);
+        (Pipe input, Pipe output, _connection, _frame) = ConnectionEchoBenchmarks.CreateRig(Message, autoCork: true);
         _client = input.Writer;
         _echoed = output.Reader;
         _handler = EchoHandlerAsync(_connection);
