@@ -3,16 +3,21 @@
 #
 #   build/bench.sh [--quick] [--scenarios 1,3,...] [--rounds N] [--warmup S] [--duration S]
 #                  [--handshake-duration S] [--idle N] [--global-warmup S]
-#       the echo servers A (ours), B (ASP.NET Core's built-in), C (raw Kestrel TCP) and D (Bun; not in scenarios 5
-#       and 7) with the C# load generator, scenarios 1-7, 3 interleaved rounds (~6-10 min); writes
-#       artifacts/bench/results.md. --quick: 1 round, short runs, 1,000 idle connections.
-#   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S]
-#       the echo scenarios 1, 2, 3 and 6 with the C epoll client against A, B, C and D (Bun's Bun.serve, built on
-#       uWebSockets); artifacts/bench/results-c.md
-#   build/bench.sh --broadcast [--quick] [--rounds N] [--conns 1000,10000] [--sizes 64,4096]
-#       one message to 1,000 and 10,000 connections: ours, built-in, Node's ws, Bun (one topic, ws.publish),
-#       measured by the C epoll client; artifacts/bench/broadcast.md (the C client's modes run through
-#       build/bench/epoll-client/run.sh)
+#       the echo servers A (ours), E (ours in the event-loop mode), B (ASP.NET Core's built-in), C (raw Kestrel TCP)
+#       and D (Bun; not in scenarios 5 and 7) with the C# load generator, scenarios 1-7, 3 interleaved rounds
+#       (~8-12 min); writes artifacts/bench/results.md. --quick: 1 round, short runs, 1,000 idle connections.
+#   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--servers LIST]
+#       the echo scenarios 1, 2, 3 and 6 with the C epoll client; by default against A (ours), E (ours, event-loop
+#       mode), B, C, F (raw TCP with inline scheduling and inline socket completions) and D (Bun's Bun.serve, built on
+#       uWebSockets), interleaved in every round; artifacts/bench/results-c.md
+#   build/bench.sh --broadcast [--quick] [--rounds N] [--conns 1000,10000] [--sizes 64,4096] [--servers LIST]
+#       one message to 1,000 and 10,000 connections: ours, ours in the event-loop mode, built-in, Node's ws, Bun (one
+#       topic, ws.publish), measured by the C epoll client; artifacts/bench/broadcast.md (the C client's modes run
+#       through build/bench/epoll-client/run.sh)
+#   --servers LIST (C-client modes): which servers run, in this order, comma-separated, from ours, ours-el (event
+#       loop), ours-spin0 (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0; echo), builtin, rawtcp, rawtcp-inline (echo),
+#       ws (broadcast), bun. Defaults: echo ours,ours-el,builtin,rawtcp,rawtcp-inline,bun; broadcast
+#       ours,ours-el,builtin,ws,bun.
 #   build/bench.sh --idle-heap [--conns N]
 #       where an idle connection's managed memory goes, ours and the built-in, by owner, from dotnet-gcdump snapshots;
 #       build/bench/idle-heap/run.sh, artifacts/bench/idle-heap.md
@@ -66,6 +71,7 @@ while [ $i -lt ${#args[@]} ]; do
     --warmup|--duration|--handshake-duration|--global-warmup)
       value; is_seconds "$v" || fail_usage "$a needs a number of seconds"; seen+=("${a#--}") ;;
     --filter) value; seen+=(filter) ;;
+    --servers) value; [[ "$v" =~ ^[a-z0-9-]+(,[a-z0-9-]+)*$ ]] || fail_usage "--servers needs server names separated by commas"; seen+=(servers); servers="$v" ;;
     --) micro_args=("${args[@]:$((i + 1))}"); seen+=(passthrough); break ;;
     *) fail_usage "unknown argument $a" ;;
   esac
@@ -79,8 +85,9 @@ fi
 # Which options each mode takes, and the scenario numbers it knows.
 case "$mode" in
   echo) allowed="quick scenarios rounds warmup duration handshake-duration idle global-warmup"; known_scenarios="1 2 3 4 5 6 7" ;;
-  client-c) allowed="quick scenarios rounds warmup duration"; known_scenarios="1 2 3 6" ;;
-  broadcast) allowed="quick rounds conns sizes" ;;
+  client-c) allowed="quick scenarios rounds warmup duration servers"; known_scenarios="1 2 3 6"
+    known_servers="ours ours-el ours-spin0 builtin rawtcp rawtcp-inline bun" ;;
+  broadcast) allowed="quick rounds conns sizes servers"; known_servers="ours ours-el builtin ws bun" ;;
   idle-heap) allowed="conns" ;;
   micro) allowed="filter passthrough" ;;
 esac
@@ -93,6 +100,11 @@ done
 if [ -n "${scenarios:-}" ]; then
   for s in ${scenarios//,/ }; do
     case " $known_scenarios " in *" $s "*) ;; *) fail_usage "no scenario $s in this mode (known: $known_scenarios)" ;; esac
+  done
+fi
+if [ -n "${servers:-}" ]; then
+  for s in ${servers//,/ }; do
+    case " $known_servers " in *" $s "*) ;; *) fail_usage "no server $s in the ${mode} benchmark (known: $known_servers)" ;; esac
   done
 fi
 if [ "$mode" = idle-heap ] && [ -n "${conns:-}" ] && ! is_whole "$conns"; then
@@ -151,4 +163,4 @@ server="$bench/Servers/bin/Release/net10.0/BenchServers"
 echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 ensure_bun
 dotnet "$bench/LoadGen/bin/Release/net10.0/LoadGen.dll" --server "$server" \
-  --bun "$bun_bin" --bun-script "$bench/bun/echo.js" --out "$out/results.md" ${args[@]+"${args[@]}"}
+  --bun "$bun_bin" --bun-script "$bench/bun/echo.js" --event-loop --out "$out/results.md" ${args[@]+"${args[@]}"}

@@ -9,11 +9,22 @@ using Serilog;
 // Chat sample: sign in with a name (POST /token issues a short-lived JWT), then /chat/{room}?access_token=... with
 // subprotocol chat.v1; a live member list per room, direct messages ("/msg bob hi"), and the socket closes with 1008
 // when the token expires (the page gets a new token and reconnects). A page at /.
-// Run: dotnet run --project samples/Chat [-- --urls http://127.0.0.1:5090] [--redis 127.0.0.1:6379] [--tokenLifetimeSeconds 30]
+// Run: dotnet run --project samples/Chat [-- --urls http://127.0.0.1:5090] [--redis 127.0.0.1:6379] [--tokenLifetimeSeconds 30] [--event-loop]
 // With --redis (or configuration key "redis"), two instances on two ports sharing that Redis form one chat (rooms,
 // member lists and direct messages span both).
 // Traces and metrics: --otel console prints them; OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4317) sends them by OTLP.
-var builder = WebApplication.CreateBuilder(args);
+// --event-loop runs it in the event-loop execution mode (builder.WebHost.UseWebSocketEventLoop(): socket completions,
+// receives and sends all run inline on the runtime's epoll threads, everything one read causes leaves in one flush).
+// Handlers must then not block: every await here is asynchronous I/O, and a callback that holds its thread longer than
+// the stall threshold (50 ms) is logged and counted (websocket.server.event_loop.stalls). Inline completions are
+// process-wide, so they also apply to the Redis connection.
+// A bare switch: it leaves args before configuration reads them, which would take the next argument as its value.
+bool eventLoop = args.Contains("--event-loop");
+var builder = WebApplication.CreateBuilder(Array.FindAll(args, a => a != "--event-loop"));
+if (eventLoop)
+{
+    builder.WebHost.UseWebSocketEventLoop();
+}
 // Each host gets its own Serilog logger (no static bootstrap logger): tests host this app several times in one process,
 // and a shared bootstrap logger can be frozen only once.
 builder.Host.UseSerilog((context, configuration) => configuration

@@ -2,8 +2,17 @@ using AspNetWebSockets;
 using Serilog;
 
 // Echo sample: every message on /echo goes back as it came (text as text, binary as binary), up to 64 MiB.
-// Run: dotnet run --project samples/Echo [--urls http://127.0.0.1:5080]
-var builder = WebApplication.CreateBuilder(args);
+// Run: dotnet run --project samples/Echo [--urls http://127.0.0.1:5080] [--event-loop]
+// --event-loop runs it in the event-loop execution mode (builder.WebHost.UseWebSocketEventLoop(): socket completions,
+// receives and sends all run inline on the runtime's epoll threads, everything one read causes leaves in one flush),
+// as in build/bench/README.md's "E" column. Handlers must then not block; this one never does.
+// A bare switch: it leaves args before configuration reads them, which would take the next argument as its value.
+bool eventLoop = args.Contains("--event-loop");
+var builder = WebApplication.CreateBuilder(Array.FindAll(args, a => a != "--event-loop"));
+if (eventLoop)
+{
+    builder.WebHost.UseWebSocketEventLoop();
+}
 // Each host gets its own Serilog logger (no static bootstrap logger): tests host this app several times in one process,
 // and a shared bootstrap logger can be frozen only once.
 builder.Host.UseSerilog((context, configuration) => configuration

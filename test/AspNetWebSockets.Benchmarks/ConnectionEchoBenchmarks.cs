@@ -45,14 +45,31 @@ public class ConnectionEchoBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        bool compressed = Message == "Deflate1KiB";
-        (WebSocketOpcode opcode, byte[] payload) = Message switch
+        (_input, _output, _connection, _frame) = CreateRig(Message);
+        _messages = _connection.ReadAllAsync().GetAsyncEnumerator();
+
+        // Warm the pools (pipe segments, the message buffer, zlib state) so the measured operations are steady state.
+        for (int i = 0; i < 16; i++)
+        {
+            Echo();
+        }
+    }
+
+    /// <summary>
+    /// A server connection over two in-memory pipes with inline schedulers and no pause threshold (every await completes
+    /// synchronously), and the masked client frame of the message shape. <paramref name="autoCork"/> is the event-loop
+    /// mode's setting: a receive callback's sends are corked until it ends.
+    /// </summary>
+    internal static (Pipe Input, Pipe Output, WebSocketConnection Connection, byte[] Frame) CreateRig(string message, bool autoCork = false)
+    {
+        bool compressed = message == "Deflate1KiB";
+        (WebSocketOpcode opcode, byte[] payload) = message switch
         {
             "Binary64B" => (WebSocketOpcode.Binary, Filled(64)),
             "Binary16KiB" => (WebSocketOpcode.Binary, Filled(16 * 1024)),
             "Text64B" => (WebSocketOpcode.Text, MixedText(64)),
             "Deflate1KiB" => (WebSocketOpcode.Text, JsonText(1024)),
-            _ => throw new ArgumentException(Message),
+            _ => throw new ArgumentException(message),
         };
 
         var clientFrame = new ArrayBufferWriter<byte>();
@@ -69,17 +86,15 @@ public class ConnectionEchoBenchmarks
             FrameWriter.WriteFrame(clientFrame, WebSocketRole.Client, opcode, fin: true, 0, payload);
         }
 
-        _frame = clientFrame.WrittenSpan.ToArray();
-
         var options = new PipeOptions(
             readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 0,
             useSynchronizationContext: false);
-        _input = new Pipe(options);
-        _output = new Pipe(options);
-        _connection = new WebSocketConnection(
-            new PipeTransport(new DuplexPipe(_input.Reader, _output.Writer), static () => { }, completeOnClose: false),
+        var input = new Pipe(options);
+        var output = new Pipe(options);
+        var connection = new WebSocketConnection(
+            new PipeTransport(new DuplexPipe(input.Reader, output.Writer), static () => { }, completeOnClose: false),
             new WebSocketConnectionSettings
             {
                 Role = WebSocketRole.Server,
@@ -87,14 +102,9 @@ public class ConnectionEchoBenchmarks
                     ? new PerMessageDeflateSession(new PerMessageDeflateParameters(15, ServerNoContextTakeover: false, 15, ClientNoContextTakeover: true), new WebSocketCompressionOptions(), WebSocketRole.Server)
                     : null,
                 ExtensionBits = ReservedBit.Rsv1,
+                AutoCork = autoCork,
             });
-        _messages = _connection.ReadAllAsync().GetAsyncEnumerator();
-
-        // Warm the pools (pipe segments, the message buffer, zlib state) so the measured operations are steady state.
-        for (int i = 0; i < 16; i++)
-        {
-            Echo();
-        }
+        return (input, output, connection, clientFrame.WrittenSpan.ToArray());
     }
 
     [GlobalCleanup]
@@ -137,9 +147,9 @@ public class ConnectionEchoBenchmarks
     }
 
     // Everything completes synchronously over inline pipes; GetResult on a completed ValueTask allocates nothing.
-    private static T Complete<T>(ValueTask<T> task) => task.IsCompleted ? task.Result : task.AsTask().GetAwaiter().GetResult();
+    internal static T Complete<T>(ValueTask<T> task) => task.IsCompleted ? task.Result : task.AsTask().GetAwaiter().GetResult();
 
-    private static void Complete(ValueTask task)
+    internal static void Complete(ValueTask task)
     {
         if (task.IsCompleted)
         {
@@ -151,7 +161,7 @@ public class ConnectionEchoBenchmarks
         }
     }
 
-    private static void Complete(ValueTask<FlushResult> task) => Complete<FlushResult>(task);
+    internal static void Complete(ValueTask<FlushResult> task) => Complete<FlushResult>(task);
 
     private static byte[] Filled(int size)
     {

@@ -6,6 +6,8 @@
 // Scenario 7 (permessage-deflate) runs A and B only: raw TCP cannot negotiate an extension.
 // With --bun <binary> --bun-script <echo.js>, a fourth server D (Bun.serve, uWebSockets underneath) joins scenarios 1-4
 // and 6; it has no deflate endpoint (7) and no "gc" command on stdin (5), so it sits those two out.
+// With --event-loop, server E (BenchServers --mode ours --event-loop, with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
+// in its environment: AspNetWebSockets' event-loop execution mode) runs right after A in every round.
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
@@ -26,7 +28,10 @@ static class Program
         ThreadPool.SetMinThreads(Environment.ProcessorCount * 2, Environment.ProcessorCount * 2);
 
         var started = Stopwatch.StartNew();
-        var modes = o.BunCommand is null ? new[] { "ours", "builtin", "rawtcp" } : new[] { "ours", "builtin", "rawtcp", "bun" };
+        var modes = new List<string> { "ours" };
+        if (o.EventLoop) modes.Add("ours-el");
+        modes.AddRange(["builtin", "rawtcp"]);
+        if (o.BunCommand is not null) modes.Add("bun");
         var servers = new Dictionary<string, ServerProcess>();
         try
         {
@@ -95,6 +100,7 @@ sealed class Options
 {
     public string? ServerCommand;
     public string? BunCommand, BunScript;
+    public bool EventLoop;
     public int Rounds = 3;
     public double Warmup = 1.0, Duration = 3.0, HandshakeDuration = 2.0, GlobalWarmup = 2.0;
     public int IdleConnections = 10_000;
@@ -112,6 +118,7 @@ sealed class Options
             {
                 case "--server": o.ServerCommand = Next(); break;
                 case "--bun": o.BunCommand = Next(); break;
+                case "--event-loop": o.EventLoop = true; break;
                 case "--bun-script": o.BunScript = Next(); break;
                 case "--rounds": o.Rounds = int.Parse(Next()); break;
                 case "--warmup": o.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -163,7 +170,7 @@ sealed class ServerProcess : IDisposable
     public string Mode { get; }
     public bool IsWebSocket => Mode != "rawtcp";
     /// <summary>Only BenchServers maps /echo-deflate (scenario 7).</summary>
-    public bool HasDeflateEndpoint => Mode is "ours" or "builtin";
+    public bool HasDeflateEndpoint => Mode is "ours" or "ours-el" or "builtin";
     /// <summary>Only BenchServers answers "gc" on stdin (scenario 5).</summary>
     public bool CanReportHeap => Mode != "bun";
 
@@ -172,11 +179,19 @@ sealed class ServerProcess : IDisposable
     public static async Task<ServerProcess> StartAsync(Options o, string mode)
     {
         string command = o.ServerCommand!;
+        // E is A's server in the event-loop mode; the runtime reads the inline-completions switch once, at the first
+        // socket, so it goes into the child's environment as well (the server checks it took effect).
+        string serverMode = mode == "ours-el" ? "ours" : mode;
         var psi = mode == "bun"
             ? new ProcessStartInfo(o.BunCommand!) { ArgumentList = { o.BunScript! } }
             : command.EndsWith(".dll")
-            ? new ProcessStartInfo("dotnet") { ArgumentList = { command, "--mode", mode } }
-            : new ProcessStartInfo(command) { ArgumentList = { "--mode", mode } };
+            ? new ProcessStartInfo("dotnet") { ArgumentList = { command, "--mode", serverMode } }
+            : new ProcessStartInfo(command) { ArgumentList = { "--mode", serverMode } };
+        if (mode == "ours-el")
+        {
+            psi.ArgumentList.Add("--event-loop");
+            psi.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        }
         psi.RedirectStandardInput = true;
         psi.RedirectStandardOutput = true;
         psi.UseShellExecute = false;
@@ -729,27 +744,41 @@ static class Report
     {
         var sb = new StringBuilder();
         bool hasD = results.Any(r => r.Mode == "bun");
-        sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) ({(hasD ? "A B C D" : "A B C")} per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
+        bool hasE = results.Any(r => r.Mode == "ours-el");
+        string order = (hasE ? "A E B C" : "A B C") + (hasD ? " D" : "");
+        sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) ({order} per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
         sb.AppendLine("A = AspNetWebSockets MapWebSocket, B = ASP.NET Core UseWebSockets, C = Kestrel raw TCP echo (no HTTP/WebSocket; n/a for scenario 7, which needs the permessage-deflate handshake). Ratios are A/B and A/C of the medians (for µs, bytes and CPU rows lower is better).");
-        if (hasD) sb.AppendLine("D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenarios 5 (no heap report) and 7 (no deflate endpoint). A/D is ours/Bun.");
+        if (hasE) sb.AppendLine("E = A in the event-loop mode (UseWebSocketEventLoop(): inline scheduling, inline socket completions). E/A is event-loop/default.");
+        if (hasD) sb.AppendLine($"D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenarios 5 (no heap report) and 7 (no deflate endpoint). A/D is ours/Bun{(hasE ? ", E/D ours event-loop/Bun" : "")}.");
         sb.AppendLine();
-        sb.AppendLine(hasD ? "| Scenario | Metric | A ours | B built-in | C raw TCP | D Bun | A/B | A/C | A/D |" : "| Scenario | Metric | A ours | B built-in | C raw TCP | A/B | A/C |");
-        sb.AppendLine(hasD ? "|---|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|");
+        // Columns: (title, mode) for the servers, then (title, numerator, denominator) for the ratios.
+        var cols = new List<(string Title, string Mode)> { ("A ours", "ours") };
+        if (hasE) cols.Add(("E ours event-loop", "ours-el"));
+        cols.AddRange([("B built-in", "builtin"), ("C raw TCP", "rawtcp")]);
+        if (hasD) cols.Add(("D Bun", "bun"));
+        var ratios = new List<(string Title, string Num, string Den)> { ("A/B", "ours", "builtin"), ("A/C", "ours", "rawtcp") };
+        if (hasD) ratios.Add(("A/D", "ours", "bun"));
+        if (hasE && hasD) ratios.Add(("E/D", "ours-el", "bun"));
+        if (hasE) ratios.Add(("E/A", "ours-el", "ours"));
+        sb.AppendLine($"| Scenario | Metric | {string.Join(" | ", cols.Select(c => c.Title))} | {string.Join(" | ", ratios.Select(r => r.Title))} |");
+        sb.AppendLine($"|---|---|{string.Concat(Enumerable.Repeat("---:|", cols.Count + ratios.Count))}");
         foreach (var (sc, title, metrics) in Layout)
         {
             if (!results.Any(r => r.Scenario == sc)) continue;
-            bool hasC = results.Any(r => r.Scenario == sc && r.Mode == "rawtcp");
-            bool scD = results.Any(r => r.Scenario == sc && r.Mode == "bun");
             bool first = true;
             foreach (var m in metrics)
             {
                 double Med(string mode) => Median(results.Where(r => r.Scenario == sc && r.Mode == mode && r.Metrics.ContainsKey(m)).Select(r => r.Metrics[m]));
-                double a = Med("ours"), b = Med("builtin"), c = Med("rawtcp"), d = Med("bun");
+                bool Ran(string mode) => results.Any(r => r.Scenario == sc && r.Mode == mode);
                 bool ratio = m is not ("failures" or "connections");
-                string Ratio(double x) => ratio && x != 0 && !double.IsNaN(a) && !double.IsNaN(x) ? (a / x).ToString("0.00") : "";
-                sb.AppendLine(hasD
-                    ? $"| {(first ? title : "")} | {m} | {F(a)} | {F(b)} | {(hasC ? F(c) : "n/a")} | {(scD ? F(d) : "n/a")} | {Ratio(b)} | {Ratio(c)} | {Ratio(d)} |"
-                    : $"| {(first ? title : "")} | {m} | {F(a)} | {F(b)} | {(hasC ? F(c) : "n/a")} | {Ratio(b)} | {Ratio(c)} |");
+                string Ratio(string num, string den)
+                {
+                    double x = Med(num), y = Med(den);
+                    return ratio && y != 0 && !double.IsNaN(x) && !double.IsNaN(y) ? (x / y).ToString("0.00") : "";
+                }
+                string cells = string.Join(" | ", cols.Select(c => Ran(c.Mode) ? F(Med(c.Mode)) : "n/a"));
+                string ratioCells = string.Join(" | ", ratios.Select(r => Ratio(r.Num, r.Den)));
+                sb.AppendLine($"| {(first ? title : "")} | {m} | {cells} | {ratioCells} |");
                 first = false;
             }
         }

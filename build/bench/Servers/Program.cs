@@ -15,6 +15,12 @@
 //   --inline-scheduling        SocketTransportOptions.UnsafePreferInlineScheduling = true
 //   --wait-for-data true|false SocketTransportOptions.WaitForDataBeforeAllocatingBuffer (Kestrel's default: true)
 //   --io-queue-count N         SocketTransportOptions.IOQueueCount (Kestrel's default: min(cores, 16); 0 = inline)
+// Event-loop execution (issue 14), ours and ours-broadcast only:
+//   --event-loop               builder.WebHost.UseWebSocketEventLoop(): Kestrel's inline scheduling, inline socket
+//                              completions and stall detection. run.sh also puts DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
+//                              in the server's environment (the runtime reads it once, at the first socket).
+// When that variable is 1 (any mode, e.g. rawtcp --inline-scheduling for the inline raw echo), the server checks after
+// starting that the socket engine really runs completions inline and exits with 3 if not, so no table mislabels a run.
 // Listens on 127.0.0.1 with an OS-chosen port and prints "PORT <n>" on stdout.
 // stdin commands: "gc" -> full blocking compacting GC, then prints "GC <VmRSS bytes> <managed heap bytes>";
 // "quit" (or stdin EOF) -> stops.
@@ -29,20 +35,27 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 string mode = "ours";
 bool inlineScheduling = false;
+bool eventLoop = false;
 bool? waitForData = null;
 int? ioQueueCount = null;
 for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--mode" && i + 1 < args.Length) mode = args[i + 1];
-    // Experiment switch, off in every benchmark table: Kestrel runs socket sends and receive continuations inline
+    // Off in the default columns (the raw inline echo, F, turns it on): Kestrel runs socket sends and receive continuations inline
     // instead of hopping to its IOQueue (SocketTransportOptions.UnsafePreferInlineScheduling).
     if (args[i] == "--inline-scheduling") inlineScheduling = true;
+    if (args[i] == "--event-loop") eventLoop = true;
     if (args[i] == "--wait-for-data" && i + 1 < args.Length) waitForData = bool.Parse(args[i + 1]);
     if (args[i] == "--io-queue-count" && i + 1 < args.Length) ioQueueCount = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 if (mode is not ("ours" or "builtin" or "rawtcp" or "ours-broadcast" or "builtin-broadcast"))
 {
-    Console.Error.WriteLine("usage: BenchServers --mode ours|builtin|rawtcp|ours-broadcast|builtin-broadcast");
+    Console.Error.WriteLine("usage: BenchServers --mode ours|builtin|rawtcp|ours-broadcast|builtin-broadcast [--event-loop]");
+    return 2;
+}
+if (eventLoop && mode is not ("ours" or "ours-broadcast"))
+{
+    Console.Error.WriteLine("--event-loop applies to --mode ours and ours-broadcast (it is AspNetWebSockets' switch)");
     return 2;
 }
 
@@ -57,6 +70,8 @@ if (inlineScheduling || waitForData is not null || ioQueueCount is not null)
         if (ioQueueCount is int q) o.IOQueueCount = q;
     });
 }
+if (eventLoop)
+    builder.WebHost.UseWebSocketEventLoop();
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.AddServerHeader = false;
@@ -111,6 +126,16 @@ else if (mode == "builtin-broadcast")
 await app.StartAsync();
 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
 var port = new Uri(addresses.First()).Port;
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1" || eventLoop)
+{
+    // Sockets have been used by now, so the engine has read the variable: a run labelled inline must be inline.
+    bool? inline = InlineCompletionsProbe.Enabled();
+    if (inline != true)
+    {
+        Console.Error.WriteLine($"inline socket completions were requested but the socket engine reports {(inline is null ? "nothing" : "off")}");
+        return 3;
+    }
+}
 Console.WriteLine($"PORT {port}");
 Console.Out.Flush();
 
@@ -290,4 +315,14 @@ sealed class EchoHandler : ConnectionHandler
         catch (IOException) { }
         catch (OperationCanceledException) { }
     }
+}
+
+static class InlineCompletionsProbe
+{
+    // System.Net.Sockets reads DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS into this internal static field once; read
+    // it (never written) to check the mode a run claims. Null when the field is not there (another runtime).
+    public static bool? Enabled() =>
+        typeof(System.Net.Sockets.Socket).Assembly.GetType("System.Net.Sockets.SocketAsyncEngine")
+            ?.GetField("InlineSocketCompletionsEnabled", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public)
+            ?.GetValue(null) as bool?;
 }

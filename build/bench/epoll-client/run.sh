@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Driver of the C epoll client (see build/bench/README.md), reached through build/bench.sh:
-#   build/bench.sh --broadcast [--rounds 3] [--conns 1000,10000] [--sizes 64,4096] [--quick]
-#       one message to every connection: ours (IWebSocketGroups.SendToAllAsync), ASP.NET Core's built-in WebSockets
-#       with a SendAsync loop, Node's ws with clients.forEach(c => c.send(data)), Bun (uWebSockets) with one topic every
-#       connection subscribes to and ws.publish; writes artifacts/bench/broadcast.md
-#   build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds 3] [--warmup 2] [--duration 3] [--quick]
-#       issue 5's echo scenarios against the echo servers (A ours, B built-in, C raw TCP, D Bun's uWebSockets-based
-#       Bun.serve) with the C client instead of the C# LoadGen; writes artifacts/bench/results-c.md
+#   build/bench.sh --broadcast [--rounds 3] [--conns 1000,10000] [--sizes 64,4096] [--servers LIST] [--quick]
+#       one message to every connection: ours (IWebSocketGroups.SendToAllAsync) in the default mode and in the
+#       event-loop mode, ASP.NET Core's built-in WebSockets with a SendAsync loop, Node's ws with
+#       clients.forEach(c => c.send(data)), Bun (uWebSockets) with one topic every connection subscribes to and
+#       ws.publish; writes artifacts/bench/broadcast.md
+#   build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds 3] [--warmup 2] [--duration 3] [--servers LIST] [--quick]
+#       issue 5's echo scenarios against the echo servers with the C client instead of the C# LoadGen; writes
+#       artifacts/bench/results-c.md
+# Servers (--servers, comma-separated, in the order they run in each round and appear in the table):
+#   ours           A  BenchServers --mode ours (broadcast: ours-broadcast), default execution
+#   ours-el        E  the same with --event-loop (UseWebSocketEventLoop) and DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
+#   ours-spin0     G  ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (no thread-pool spinning; echo only)
+#   builtin        B  ASP.NET Core's built-in WebSockets
+#   rawtcp         C  Kestrel raw TCP echo (echo only)
+#   rawtcp-inline  F  the raw echo with --inline-scheduling and inline socket completions (echo only)
+#   ws             W  Node's ws (broadcast only)
+#   bun            D  Bun (uWebSockets)
+#   defaults: echo ours,ours-el,builtin,rawtcp,rawtcp-inline,bun; broadcast ours,ours-el,builtin,ws,bun
 # Bun is installed from npm, pinned (@oven/bun-linux-x64@1.4.4, the binary at bin/bun; ensure_bun in common.sh), into
 # artifacts/bench/bun/ on the first run; later runs find the binary and its version and skip npm.
 # BENCH_SERVER_ARGS (environment) is appended to every .NET server's command line, e.g.
 #   BENCH_SERVER_ARGS="--inline-scheduling" build/bench.sh --client c --scenarios 1,6
-# (also --wait-for-data true|false and --io-queue-count N; see build/bench/Servers/Program.cs), so A, B and C
+# (also --wait-for-data true|false and --io-queue-count N; see build/bench/Servers/Program.cs), so the .NET servers
 # get the same Kestrel transport settings. The report's header names the arguments used.
 # Servers are interleaved in every round and each run gets a fresh server process. Every run's raw RESULT line is kept
 # in artifacts/bench/<name>-runs.txt. Every wait is bounded.
@@ -29,9 +40,10 @@ what="$1"; shift
 rounds=3 quick=0
 conns_list="1000,10000" sizes="64,4096"          # broadcast
 scenarios="1,2,3,6" warmup=2 duration=3          # echo
+servers=""
 usage_error() {
-  echo "usage: build/bench.sh --broadcast [--rounds N] [--conns 1000,10000] [--sizes 64,4096] [--quick]" >&2
-  echo "       build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--quick]" >&2
+  echo "usage: build/bench.sh --broadcast [--rounds N] [--conns 1000,10000] [--sizes 64,4096] [--servers LIST] [--quick]" >&2
+  echo "       build/bench.sh --client c [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--servers LIST] [--quick]" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -45,10 +57,21 @@ while [ $# -gt 0 ]; do
     --scenarios) scenarios="$2"; shift ;;
     --warmup) warmup="$2"; shift ;;
     --duration) duration="$2"; shift ;;
+    --servers) servers="$2"; shift ;;
     --quick) quick=1 ;;
     *) usage_error ;;
   esac
   shift
+done
+if [ -z "$servers" ]; then
+  if [ "$what" = broadcast ]; then servers="ours,ours-el,builtin,ws,bun"; else servers="ours,ours-el,builtin,rawtcp,rawtcp-inline,bun"; fi
+fi
+IFS=, read -r -a server_arr <<<"$servers"
+for k in "${server_arr[@]}"; do
+  case "$what:$k" in
+    *:ours|*:ours-el|*:builtin|*:bun|echo:ours-spin0|echo:rawtcp|echo:rawtcp-inline|broadcast:ws) ;;
+    *) echo "epoll-client/run.sh: no server '$k' in the $what benchmark" >&2; exit 2 ;;
+  esac
 done
 if [ "$quick" = 1 ]; then
   rounds=1
@@ -82,16 +105,21 @@ fi
 
 server="$bench/Servers/bin/Release/net10.0/BenchServers"
 server_args="${BENCH_SERVER_ARGS:-}"
+# The inline modes get the runtime's switch in their environment too: it is read once, at the first socket, and the
+# server exits (code 3) rather than run a column that claims inline completions without them.
+inline_env="env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"
 server_cmd() {
+  local ours_mode=ours
+  if [ "$what" = broadcast ]; then ours_mode=ours-broadcast; fi
   case "$1" in
-    ours) echo "$server --mode ours-broadcast $server_args" ;;
-    builtin) echo "$server --mode builtin-broadcast $server_args" ;;
+    ours) echo "$server --mode $ours_mode $server_args" ;;
+    ours-el) echo "$inline_env $server --mode $ours_mode --event-loop $server_args" ;;
+    ours-spin0) echo "env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 $server --mode ours $server_args" ;;
+    builtin) if [ "$what" = broadcast ]; then echo "$server --mode builtin-broadcast $server_args"; else echo "$server --mode builtin $server_args"; fi ;;
+    rawtcp) echo "$server --mode rawtcp $server_args" ;;
+    rawtcp-inline) echo "$inline_env $server --mode rawtcp --inline-scheduling $server_args" ;;
     ws) echo "node $node_dir/broadcast-server.js" ;;
-    bun) echo "$bun_bin $bench/bun/broadcast.js" ;;
-    echo-ours) echo "$server --mode ours $server_args" ;;
-    echo-builtin) echo "$server --mode builtin $server_args" ;;
-    echo-rawtcp) echo "$server --mode rawtcp $server_args" ;;
-    echo-bun) echo "$bun_bin $bench/bun/echo.js" ;;
+    bun) if [ "$what" = broadcast ]; then echo "$bun_bin $bench/bun/broadcast.js"; else echo "$bun_bin $bench/bun/echo.js"; fi ;;
   esac
 }
 
@@ -145,7 +173,57 @@ awk_lib='
   function fmt(v, d) { return v < 0 ? "n/a" : (d == "g" || (d == "us" && v >= 100) ? grp(v) : sprintf("%." (d == "us" ? 1 : d) "f", v)) }
   function ratio(a, b) { return (a < 0 || b <= 0) ? "n/a" : sprintf("%.2f", a / b) }
   function parse(   i, p) { delete kv; for (i = 2; i <= NF; i++) { split($i, p, "="); kv[p[1]] = p[2] } }
+  # Columns: the servers in run order, then the ratios whose two servers both ran (first/second of the medians).
+  function columns(   i, j, p, q, np) {
+    nsrv = split(servers, SRV, ",")
+    letter["ours"] = "A"; letter["builtin"] = "B"; letter["rawtcp"] = "C"; letter["bun"] = "D"; letter["ours-el"] = "E"
+    letter["rawtcp-inline"] = "F"; letter["ours-spin0"] = "G"; letter["ws"] = "W"
+    coltitle["ours"] = "A ours"; coltitle["builtin"] = "B built-in"; coltitle["rawtcp"] = "C raw TCP"; coltitle["bun"] = "D Bun"
+    coltitle["ours-el"] = "E ours event-loop"; coltitle["rawtcp-inline"] = "F raw TCP inline"; coltitle["ours-spin0"] = "G ours spin 0"
+    coltitle["ws"] = "W ws"
+    for (i = 1; i <= nsrv; i++) has[SRV[i]] = 1
+    np = split("ours/builtin ours/ws ours/bun ours-el/bun ours-spin0/bun ours-el/ours ours-el/rawtcp-inline", P, " ")
+    nrat = 0
+    for (i = 1; i <= np; i++) {
+      split(P[i], q, "/")
+      if (has[q[1]] && has[q[2]]) { nrat++; RA[nrat] = q[1]; RB[nrat] = q[2] }
+    }
+    head = " |"; rule = "|---|---|"
+    for (i = 1; i <= nsrv; i++) { head = head " " coltitle[SRV[i]] " |"; rule = rule "---:|" }
+    for (i = 1; i <= nrat; i++) { head = head " " letter[RA[i]] "/" letter[RB[i]] " |"; rule = rule "---:|" }
+  }
+  # One table row: label, metric name, then the median of metric m under key for every server, and every ratio.
+  function row(label, metric, key, m, d,   i, line) {
+    line = "| " label " | " metric " |"
+    for (i = 1; i <= nsrv; i++) line = line " " fmt(median(key SUBSEP SRV[i] SUBSEP m), d) " |"
+    for (i = 1; i <= nrat; i++) line = line " " ratio(median(key SUBSEP RA[i] SUBSEP m), median(key SUBSEP RB[i] SUBSEP m)) " |"
+    print line
+  }
+  function failures(key,   i, line, any) {
+    line = "| | failed runs |"; any = 0
+    for (i = 1; i <= nsrv; i++) { line = line " " (failed[key SUBSEP SRV[i]] + 0) " |"; any += failed[key SUBSEP SRV[i]] }
+    for (i = 1; i <= nrat; i++) line = line " |"
+    if (any > 0) print line
+  }
 '
+
+# legend: one line per server that ran, for the report.
+legend() {
+  local k
+  echo "Servers (in round order); ratios are first/second of the medians:"
+  for k in "${server_arr[@]}"; do
+    case "$k" in
+      ours) echo "- A ours: default execution (thread pool, Kestrel's IOQueue)" ;;
+      ours-el) echo "- E ours event-loop: UseWebSocketEventLoop() (inline scheduling, inline socket completions, corked replies)" ;;
+      ours-spin0) echo "- G ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (thread-pool workers do not spin before sleeping)" ;;
+      builtin) echo "- B ASP.NET Core's built-in WebSockets" ;;
+      rawtcp) echo "- C Kestrel raw TCP echo (no HTTP, no WebSocket)" ;;
+      rawtcp-inline) echo "- F the raw echo with UnsafePreferInlineScheduling and inline socket completions" ;;
+      ws) echo "- W Node's ws" ;;
+      bun) echo "- D Bun $("$bun_bin" --version) (uWebSockets)" ;;
+    esac
+  done
+}
 
 started=$(date +%s)
 echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); rounds $rounds" >&2
@@ -162,7 +240,7 @@ if [ "$what" = broadcast ]; then
   for size in "${size_arr[@]}"; do
     for n in "${conn_arr[@]}"; do
       for round in $(seq 1 "$rounds"); do
-        for kind in ours builtin ws bun; do
+        for kind in "${server_arr[@]}"; do
           run_one "$kind" "size=$size conns=$n round=$round" broadcast --path /broadcast --conns "$n" --size "$size" \
             --rounds "$(broadcasts_for "$n")" --warmup-rounds "$(warmup_for "$n")" --round-timeout 30 --connect-timeout 120
         done
@@ -170,7 +248,7 @@ if [ "$what" = broadcast ]; then
     done
   done
 
-  table=$(awk -v sizes="$sizes" -v conns="$conns_list" "$awk_lib"'
+  table=$(awk -v sizes="$sizes" -v conns="$conns_list" -v servers="$servers" "$awk_lib"'
     /^RESULT / {
       parse(); base = kv["size"] SUBSEP kv["conns"] SUBSEP kv["label"]
       add(base SUBSEP "p50", kv["p50_us"] / 1000); add(base SUBSEP "p99", kv["p99_us"] / 1000)
@@ -178,36 +256,30 @@ if [ "$what" = broadcast ]; then
     }
     /^FAILED / { parse(); failed[kv["size"] SUBSEP kv["conns"] SUBSEP kv["label"]]++ }
     END {
+      columns(); print "| Broadcast | Metric" head; print rule
       ns = split(sizes, S, ","); nc = split(conns, C, ",")
-      print "| Broadcast | Metric | ours | built-in | ws | Bun | ours/built-in | ours/ws | ours/Bun |"
-      print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
       split("p50 p99 srv cli", M, " ")
       name["p50"] = "time to last client, median ms"; name["p99"] = "time to last client, p99 ms"
       name["srv"] = "server CPU µs per delivered msg"; name["cli"] = "load-gen CPU µs per delivered msg"
       for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) {
         sz = S[i]; n = C[j]
         label = (sz >= 1024 ? sz / 1024 " KiB" : sz " B") " to " grp(n)
-        for (m = 1; m <= 4; m++) {
-          k = M[m]
-          o = median(sz SUBSEP n SUBSEP "ours" SUBSEP k); b = median(sz SUBSEP n SUBSEP "builtin" SUBSEP k); w = median(sz SUBSEP n SUBSEP "ws" SUBSEP k)
-          u = median(sz SUBSEP n SUBSEP "bun" SUBSEP k)
-          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", (m == 1 ? label : ""), name[k], fmt(o, 2), fmt(b, 2), fmt(w, 2), fmt(u, 2), ratio(o, b), ratio(o, w), ratio(o, u)
-        }
-        fo = failed[sz SUBSEP n SUBSEP "ours"] + 0; fb = failed[sz SUBSEP n SUBSEP "builtin"] + 0; fw = failed[sz SUBSEP n SUBSEP "ws"] + 0
-        fu = failed[sz SUBSEP n SUBSEP "bun"] + 0
-        if (fo + fb + fw + fu > 0) printf "| | failed runs | %d | %d | %d | %d | | | |\n", fo, fb, fw, fu
+        for (m = 1; m <= 4; m++) row(m == 1 ? label : "", name[M[m]], sz SUBSEP n, M[m], 2)
+        failures(sz SUBSEP n)
       }
     }' "$runs")
   report="$out/broadcast.md"
   {
     echo "# Broadcast benchmark"
     echo
-    echo "\`build/bench.sh --broadcast --rounds $rounds --conns $conns_list --sizes $sizes\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
+    echo "\`build/bench.sh --broadcast --rounds $rounds --conns $conns_list --sizes $sizes --servers $servers\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
     echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version), Node $(node --version),"
     echo "ws $(node -p "require('$node_dir/node_modules/ws/package.json').version"), Bun $("$bun_bin" --version). Medians of $rounds interleaved rounds, a fresh server per run."
     echo "Each run: 1 publisher + N subscribers; $(broadcasts_for 1000) broadcasts at 1,000 and $(broadcasts_for 10000) at 10,000, after $(warmup_for 1000) and $(warmup_for 10000) warm-up broadcasts."
     echo "Time to last client: from the publisher's send until the last subscriber has the whole message."
     echo "CPU per delivered message: CPU time over the measured broadcasts / (broadcasts × N)."
+    echo
+    legend
     echo
     echo "$table"
   } > "$report"
@@ -227,8 +299,8 @@ else
   IFS=, read -r -a sc_arr <<<"$scenarios"
   for s in "${sc_arr[@]}"; do
     for round in $(seq 1 "$rounds"); do
-      for kind in echo-ours echo-builtin echo-rawtcp echo-bun; do
-        raw=""; [ "$kind" = echo-rawtcp ] && raw="--raw"
+      for kind in "${server_arr[@]}"; do
+        raw=""; case "$kind" in rawtcp*) raw="--raw" ;; esac
         # shellcheck disable=SC2046 # scenario_args is split into words on purpose
         run_one "$kind" "scenario=$s round=$round" echo --path /echo $(scenario_args "$s") $raw \
           --warmup "$warmup" --duration "$duration" --connect-timeout 60
@@ -236,7 +308,7 @@ else
     done
   done
 
-  table=$(awk -v scenarios="$scenarios" "$awk_lib"'
+  table=$(awk -v scenarios="$scenarios" -v servers="$servers" "$awk_lib"'
     /^RESULT / {
       parse(); base = kv["scenario"] SUBSEP kv["label"]
       add(base SUBSEP "rate", kv["msgs_per_s"]); add(base SUBSEP "mbs", kv["msgs_per_s"] * kv["size"] / 1e6)
@@ -251,32 +323,25 @@ else
       name["rate"] = "msgs/s"; name["mbs"] = "MB/s"; name["p50"] = "p50 µs"; name["p99"] = "p99 µs"
       name["srv"] = "server CPU µs/msg"; name["cli"] = "loadgen (C) CPU µs/msg"; name["pct"] = "server CPU %"
       dec["rate"] = "g"; dec["mbs"] = "0"; dec["p50"] = "us"; dec["p99"] = "us"; dec["srv"] = "2"; dec["cli"] = "2"; dec["pct"] = "1"
-      print "| Scenario | Metric | A ours | B built-in | C raw TCP | D Bun | A/B | A/C | A/D |"
-      print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+      columns(); print "| Scenario | Metric" head; print rule
       n = split(scenarios, S, ",")
       for (i = 1; i <= n; i++) {
-        s = S[i]; first = 1
+        s = S[i]
         nm = split(s == 2 ? "mbs rate p50 p99 srv cli pct" : "rate p50 p99 srv cli pct", M, " ")
-        for (m = 1; m <= nm; m++) {
-          k = M[m]
-          a = median(s SUBSEP "echo-ours" SUBSEP k); b = median(s SUBSEP "echo-builtin" SUBSEP k); c = median(s SUBSEP "echo-rawtcp" SUBSEP k)
-          d = median(s SUBSEP "echo-bun" SUBSEP k)
-          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", (first ? title[s] : ""), name[k], fmt(a, dec[k]), fmt(b, dec[k]), fmt(c, dec[k]), fmt(d, dec[k]), ratio(a, b), ratio(a, c), ratio(a, d)
-          first = 0
-        }
-        fa = failed[s SUBSEP "echo-ours"] + 0; fb = failed[s SUBSEP "echo-builtin"] + 0; fc = failed[s SUBSEP "echo-rawtcp"] + 0
-        fd = failed[s SUBSEP "echo-bun"] + 0
-        if (fa + fb + fc + fd > 0) printf "| | failed runs | %d | %d | %d | %d | | | |\n", fa, fb, fc, fd
+        for (m = 1; m <= nm; m++) row(m == 1 ? title[s] : "", name[M[m]], s, M[m], dec[M[m]])
+        failures(s)
       }
     }' "$runs")
   report="$out/results-c.md"
   {
     echo "# Echo benchmark with the C epoll client"
     echo
-    echo "\`build/bench.sh --client c --scenarios $scenarios --rounds $rounds --warmup $warmup --duration $duration\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
+    echo "\`build/bench.sh --client c --scenarios $scenarios --rounds $rounds --warmup $warmup --duration $duration --servers $servers\`, $(date -u '+%Y-%m-%d %H:%M UTC'),"
     echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg), .NET SDK $(dotnet --version), Bun $("$bun_bin" --version)."
     echo "Medians of $rounds interleaved rounds, a fresh server per run, ${warmup} s warm-up then ${duration} s measured."
     if [ -n "$server_args" ]; then echo "Server arguments (BENCH_SERVER_ARGS): \`$server_args\`."; fi
+    echo
+    legend
     echo
     echo "$table"
   } > "$report"
