@@ -1,14 +1,7 @@
-using System.Diagnostics;
-using System.IO.Pipelines;
-using System.Runtime.CompilerServices;
-
 namespace AspNetWebSockets;
 
 public sealed partial class WebSocketConnection
 {
-    /// <summary>Corked bytes past which a send flushes anyway, so a handler that sends a lot in one run does not buffer it all.</summary>
-    private const long CorkLimit = 16 * 1024;
-
     /// <summary>
     /// Corks the connection until the returned value is disposed: sends made on this thread meanwhile are written without
     /// being flushed, and leave together in one flush (one system call) at the end. uWebSockets calls this <c>ws.cork</c>.
@@ -27,46 +20,15 @@ public sealed partial class WebSocketConnection
     /// held too.</para>
     /// </remarks>
     /// <returns>A value whose <see cref="WebSocketCork.Dispose"/> ends the cork and flushes.</returns>
-    public WebSocketCork Cork() => new(this, BeginCork());
+    public WebSocketCork Cork() => new(this, _cork.TryBegin());
 
-    /// <summary>Starts a cork on this thread; true if this call owns it (no cork was open), false if nested or another thread's cork is open.</summary>
-    private bool BeginCork() => Interlocked.CompareExchange(ref _corkThread, Environment.CurrentManagedThreadId, 0) == 0;
-
-    /// <summary>Ends a cork begun by <see cref="BeginCork"/>; the owner flushes what the corked sends wrote.</summary>
+    /// <summary>Ends a cork begun by <see cref="Cork"/>; the owner flushes what the corked sends wrote.</summary>
     internal void EndCork(bool owner)
     {
-        if (!owner)
+        if (owner)
         {
-            return;
+            _cork.End();
         }
-
-        Volatile.Write(ref _corkThread, 0);
-        if (Volatile.Read(ref _flushPending) != 0)
-        {
-            FlushCorked();
-        }
-    }
-
-    /// <summary>
-    /// Whether a flush asked for now may wait for a cork's end: this connection is corked on this thread, or a receive
-    /// callback runs on this thread and the connection joins its batch; and the corked bytes are under the limit.
-    /// </summary>
-    private bool DeferFlush()
-    {
-        int corkThread = Volatile.Read(ref _corkThread);
-        if (corkThread != Environment.CurrentManagedThreadId
-            && (corkThread != 0 || t_callbackBatch is not { Depth: > 0 } batch || !batch.TryJoin(this)))
-        {
-            return false;
-        }
-
-        if (!_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CorkLimit)
-        {
-            return false;
-        }
-
-        Volatile.Write(ref _flushPending, 1);
-        return true;
     }
 
     /// <summary>
@@ -74,7 +36,7 @@ public sealed partial class WebSocketConnection
     /// with it; otherwise this flush holds the write lock until the transport took the bytes, so back-pressure still
     /// reaches the next sender.
     /// </summary>
-    private void FlushCorked()
+    internal void FlushCorked()
     {
         if (!_sendLocks.TryEnter(SendLocks.Write))
         {
@@ -119,151 +81,15 @@ public sealed partial class WebSocketConnection
     }
 
     /// <summary>
-    /// Awaits a read of the input. In the event-loop mode (<see cref="WebSocketConnectionSettings.AutoCork"/>) what runs when
-    /// it completes — the receive, and the application's handling of the message, up to its next wait — runs as a corked
-    /// receive callback, timed against the stall threshold; otherwise this is a plain await.
+    /// Awaits a read of the input: in the event-loop mode what runs when it completes runs as a corked, timed receive
+    /// callback (see <see cref="ReceiveCallbackRunner"/>); otherwise this is a plain await.
     /// </summary>
-    private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(this, _input.ReadAsync(cancellationToken));
-
-    /// <summary>
-    /// Runs the continuation of a read awaited through <see cref="CorkedRead"/> as a receive callback: every connection it
-    /// sends to joins this thread's batch, and each flushes once when the outermost callback ends.
-    /// </summary>
-    private void RunCorked()
-    {
-        Action continuation = _corkedContinuation!;
-        _corkedContinuation = null;
-        CallbackBatch batch = EnterCallback(out long started);
-        try
-        {
-            continuation();
-        }
-        finally
-        {
-            ExitCallback(batch, started);
-        }
-    }
+    private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(_callbacks, _input.ReadAsync(cancellationToken));
 
     /// <summary>
     /// Starts the application's handler — its opening run, up to its first wait, which also handles what arrived before its
     /// first read — as a receive callback in the event-loop mode (corked and timed); otherwise just starts it.
     /// </summary>
-    internal Task StartHandler<TState>(Func<TState, Task> handler, TState state)
-    {
-        if (!_settings.AutoCork)
-        {
-            return handler(state);
-        }
-
-        CallbackBatch batch = EnterCallback(out long started);
-        try
-        {
-            return handler(state);
-        }
-        finally
-        {
-            ExitCallback(batch, started);
-        }
-    }
-
-    private CallbackBatch EnterCallback(out long started)
-    {
-        started = _settings.LoopStalls is null ? 0 : Stopwatch.GetTimestamp();
-        CallbackBatch batch = t_callbackBatch ??= new CallbackBatch();
-        batch.Depth++;
-        return batch;
-    }
-
-    private void ExitCallback(CallbackBatch batch, long started)
-    {
-        if (batch.Depth == 1)
-        {
-            batch.FlushMembers();
-        }
-
-        batch.Depth--;
-        if (started != 0)
-        {
-            _settings.LoopStalls!.Observe(this, started);
-        }
-    }
-
-    /// <summary>The receive callbacks running on this thread (nested when a flush completes another read inline) and the connections they corked.</summary>
-    [ThreadStatic]
-    private static CallbackBatch? t_callbackBatch;
-
-    /// <summary>
-    /// The connections corked by the receive callback running on one thread: the connection whose read completed and any
-    /// other it sends to (a reply, a broadcast's members), so each gets one flush per callback however many messages the
-    /// callback sends it. Made once per thread and reused: no allocation per callback.
-    /// </summary>
-    private sealed class CallbackBatch
-    {
-        // A broadcast to more members than this flushes the rest at once: holding every member's bytes until the callback
-        // ends would make a large fan-out buffer all of them at the same time.
-        private const int MaxMembers = 256;
-
-        private readonly List<WebSocketConnection> _members = [];
-
-        /// <summary>How many receive callbacks run on this thread, nested.</summary>
-        public int Depth { get; set; }
-
-        /// <summary>Corks <paramref name="connection"/> until the callback ends; false when the batch is full or another thread corked it.</summary>
-        public bool TryJoin(WebSocketConnection connection)
-        {
-            if (_members.Count >= MaxMembers || !connection.BeginCork())
-            {
-                return false;
-            }
-
-            _members.Add(connection);
-            return true;
-        }
-
-        /// <summary>Ends every member's cork with its flush. Runs at depth 1, so a callback completed inline by a flush joins this batch instead of flushing it.</summary>
-        public void FlushMembers()
-        {
-            for (int i = 0; i < _members.Count; i++)
-            {
-                _members[i].EndCork(owner: true);
-            }
-
-            _members.Clear();
-        }
-    }
-
-    /// <summary>An awaitable over a pipe read whose continuation runs through <see cref="RunCorked"/>; allocates nothing per read.</summary>
-    private readonly struct CorkedRead : ICriticalNotifyCompletion
-    {
-        private readonly WebSocketConnection _connection;
-        private readonly ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _read;
-
-        public CorkedRead(WebSocketConnection connection, ValueTask<ReadResult> read)
-        {
-            _connection = connection;
-            _read = read.ConfigureAwait(false).GetAwaiter();
-        }
-
-        public bool IsCompleted => _read.IsCompleted;
-
-        public CorkedRead GetAwaiter() => this;
-
-        public ReadResult GetResult() => _read.GetResult();
-
-        public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
-
-        public void UnsafeOnCompleted(Action continuation)
-        {
-            if (!_connection._settings.AutoCork)
-            {
-                _read.UnsafeOnCompleted(continuation); // the default mode: a reply leaves at once
-                return;
-            }
-
-            // One read is pending at a time (the receive slot), so one field holds its continuation; the delegate that
-            // runs it is made once per connection.
-            _connection._corkedContinuation = continuation;
-            _read.UnsafeOnCompleted(_connection._runCorked ??= _connection.RunCorked);
-        }
-    }
+    internal Task StartHandler<TState>(Func<TState, Task> handler, TState state) =>
+        _callbacks is null ? handler(state) : _callbacks.Run(handler, state);
 }

@@ -344,7 +344,7 @@ public sealed partial class WebSocketConnection
     /// end (see <see cref="Cork"/>).
     /// </summary>
     private ValueTask FlushAsync(CancellationToken cancellationToken) =>
-        DeferFlush() ? default : FlushOutputAsync(cancellationToken);
+        _cork.TryDefer(_output) ? default : FlushOutputAsync(cancellationToken);
 
     /// <summary>
     /// Flushes the output, mapping transport failures to the connection's failure path. A flush that completes at once
@@ -352,7 +352,7 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
-        Volatile.Write(ref _flushPending, 0); // whatever corked sends wrote goes out with this flush
+        _cork.Flushing();
         ValueTask<FlushResult> flush;
         try
         {

@@ -57,12 +57,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly SendLocks _sendLocks = new();
     private long _bufferedAmount;
 
-    // Corking (see Cork): the managed thread id inside the open cork (0: none); 1 while corked sends wait for the cork's
-    // flush; the continuation of the read awaited through the cork, and the delegate that runs it corked (made once).
-    private int _corkThread;
-    private int _flushPending;
-    private Action? _corkedContinuation;
-    private Action? _runCorked;
+    // Corking: whether flushes wait for a cork's end (see Cork), and, in the event-loop mode, what runs completed reads as
+    // corked receive callbacks (null in the default mode).
+    private readonly OutputCork _cork;
+    private readonly ReceiveCallbackRunner? _callbacks;
 
     // Keep-alive: when bytes last arrived and when our last ping left; 1 while a pong sent by the control reader has not
     // been handed to the transport yet.
@@ -87,6 +85,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _protocol = new WebSocketProtocol(settings.Role, settings.Limits, settings.Extension, settings.ExtensionBits);
         _lastReceived = _openedAt;
         _metrics = settings.Metrics;
+        _cork = new OutputCork(this);
+        _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
     }
@@ -171,7 +171,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {
-            if (Volatile.Read(ref _flushPending) != 0)
+            if (_cork.FlushPending)
             {
                 FlushCorked(); // a corked close frame goes out before the transport is completed
             }

@@ -1,0 +1,59 @@
+using System.IO.Pipelines;
+
+namespace AspNetWebSockets;
+
+/// <summary>
+/// Whether a connection's flushes may wait for a cork's end — an explicit <see cref="WebSocketConnection.Cork"/> on this
+/// thread, or the receive callback batch this thread is running (see <see cref="CallbackBatch"/>) — and whether such a
+/// deferred flush is owed. Its own type so the cork's state has one owner; the flush itself stays the connection's,
+/// because it takes the send locks.
+/// </summary>
+internal sealed class OutputCork(WebSocketConnection connection)
+{
+    /// <summary>Corked bytes past which a send flushes anyway, so a handler that sends a lot in one run does not buffer it all.</summary>
+    private const long Limit = 16 * 1024;
+
+    // The managed thread id inside the open cork (0: none), and 1 while corked sends wait for the cork's flush.
+    private int _thread;
+    private int _flushPending;
+
+    /// <summary>Whether sends wrote bytes whose flush waits for the cork's end.</summary>
+    public bool FlushPending => Volatile.Read(ref _flushPending) != 0;
+
+    /// <summary>Starts a cork on this thread; true if this call owns it (no cork was open), false if nested or another thread's cork is open.</summary>
+    public bool TryBegin() => Interlocked.CompareExchange(ref _thread, Environment.CurrentManagedThreadId, 0) == 0;
+
+    /// <summary>Ends a cork this thread owns; the connection flushes what the corked sends wrote.</summary>
+    public void End()
+    {
+        Volatile.Write(ref _thread, 0);
+        if (FlushPending)
+        {
+            connection.FlushCorked();
+        }
+    }
+
+    /// <summary>A flush is starting: whatever corked sends wrote goes out with it.</summary>
+    public void Flushing() => Volatile.Write(ref _flushPending, 0);
+
+    /// <summary>
+    /// Whether a flush asked for now may wait for the cork's end: corked on this thread, or a receive callback runs on
+    /// this thread and the connection joins its batch; and the corked bytes in <paramref name="output"/> are under the limit.
+    /// </summary>
+    public bool TryDefer(PipeWriter output)
+    {
+        int thread = Volatile.Read(ref _thread);
+        if (thread != Environment.CurrentManagedThreadId && (thread != 0 || !CallbackBatch.TryJoin(this)))
+        {
+            return false;
+        }
+
+        if (!output.CanGetUnflushedBytes || output.UnflushedBytes >= Limit)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _flushPending, 1);
+        return true;
+    }
+}
