@@ -89,7 +89,7 @@ public sealed partial class WebSocketConnection
         timeout.CancelAfter(_settings.CloseTimeout);
         try
         {
-            if (TryEnterReceive())
+            if (_receiveSlot.TryEnter())
             {
                 // Nobody is reading: drain until the peer's close frame arrives.
                 byte[] scratch = ArrayPool<byte>.Shared.Rent(4096);
@@ -102,7 +102,7 @@ public sealed partial class WebSocketConnection
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(scratch);
-                    ExitReceive();
+                    _receiveSlot.Exit();
                 }
             }
             else

@@ -20,16 +20,7 @@ public sealed partial class WebSocketConnection
     /// held too.</para>
     /// </remarks>
     /// <returns>A value whose <see cref="WebSocketCork.Dispose"/> ends the cork and flushes.</returns>
-    public WebSocketCork Cork() => new(this, _cork.TryBegin());
-
-    /// <summary>Ends a cork begun by <see cref="Cork"/>; the owner flushes what the corked sends wrote.</summary>
-    internal void EndCork(bool owner)
-    {
-        if (owner)
-        {
-            _cork.End();
-        }
-    }
+    public WebSocketCork Cork() => new(_cork.TryBegin() ? _cork : null);
 
     /// <summary>
     /// The flush at a cork's end. If another send holds the write lock, it flushes after its own write and takes these bytes

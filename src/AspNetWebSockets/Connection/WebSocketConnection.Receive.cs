@@ -8,11 +8,6 @@ namespace AspNetWebSockets;
 
 public sealed partial class WebSocketConnection
 {
-    // Who holds the input: nobody, an application receive (or the close drain), or the heartbeat's brief peek.
-    private const int ReceiveIdle = 0;
-    private const int ReceiveByApplication = 1;
-    private const int ReceiveByPeek = 2;
-
     /// <summary>
     /// Receives messages until the connection closes. Each message is valid until the loop moves to the next
     /// one, when its pooled buffer is reused; the sequence ends when the close handshake completes or the
@@ -78,14 +73,14 @@ public sealed partial class WebSocketConnection
         }
 
         ValueWebSocketReceiveResult result;
-        EnterReceive();
+        _receiveSlot.Enter();
         try
         {
             result = await ReceiveCoreAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            ExitReceive();
+            _receiveSlot.Exit();
         }
 
         // Rate limits count a streamed message once, at its end, with its whole length; checked after the receive slot is
@@ -113,7 +108,7 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private ValueTask<bool> ReceiveIntoAsync(WebSocketMessage message, CancellationToken cancellationToken)
     {
-        EnterReceive();
+        _receiveSlot.Enter();
         bool handedOff = false;
         try
         {
@@ -131,7 +126,7 @@ public sealed partial class WebSocketConnection
         {
             if (!handedOff)
             {
-                ExitReceive();
+                _receiveSlot.Exit();
             }
         }
     }
@@ -194,7 +189,7 @@ public sealed partial class WebSocketConnection
             return BufferedReceive.NotStarted;
         }
 
-        Volatile.Write(ref _lastReceived, Environment.TickCount64);
+        _keepAlive.Received(Environment.TickCount64);
         message.Reset();
         var reader = new SequenceReader<byte>(data);
         long maxMessageSize = _protocol.Limits.MaxMessageSize;
@@ -320,7 +315,7 @@ public sealed partial class WebSocketConnection
         }
         finally
         {
-            ExitReceive();
+            _receiveSlot.Exit();
         }
     }
 
@@ -347,37 +342,6 @@ public sealed partial class WebSocketConnection
             return true; // let the receive loop observe the failure
         }
     }
-
-    private void EnterReceive()
-    {
-        if (!TryEnterReceive())
-        {
-            throw new InvalidOperationException("A receive is already in progress; only one may be pending at a time.");
-        }
-    }
-
-    /// <summary>Takes the input for a receive; false if another receive holds it. Waits out the heartbeat's peek, which never awaits.</summary>
-    private bool TryEnterReceive()
-    {
-        SpinWait spin = default;
-        while (true)
-        {
-            int holder = Interlocked.CompareExchange(ref _receiving, ReceiveByApplication, ReceiveIdle);
-            if (holder == ReceiveIdle)
-            {
-                return true;
-            }
-
-            if (holder == ReceiveByApplication)
-            {
-                return false;
-            }
-
-            spin.SpinOnce();
-        }
-    }
-
-    private void ExitReceive() => Volatile.Write(ref _receiving, ReceiveIdle);
 
     /// <summary>The receive loop: read, decode, answer control frames, and return the first data chunk or the close.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -434,7 +398,7 @@ public sealed partial class WebSocketConnection
 
                 if (!data.IsEmpty)
                 {
-                    Volatile.Write(ref _lastReceived, Environment.TickCount64);
+                    _keepAlive.Received(Environment.TickCount64);
                 }
 
                 var reader = new SequenceReader<byte>(data);

@@ -42,10 +42,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private bool _failed;
     private WebSocket? _webSocket;
 
-    // Receive: who holds the input (ReceiveIdle, ReceiveByApplication, ReceiveByPeek), and the event the synchronous
-    // receive decoded but left for the receive loop to act on (NeedMoreData means none; a control frame's payload stays
-    // in the protocol object until the next decode).
-    private int _receiving;
+    // Receive: who holds the input (see ReceiveSlot), and the event the synchronous receive decoded but left for the
+    // receive loop to act on (NeedMoreData means none; a control frame's payload stays in the protocol object until the
+    // next decode).
+    private readonly ReceiveSlot _receiveSlot = new();
     private ProtocolEvent _pendingEvent;
 
     // Bytes of the message being streamed through ReceiveAsync(Memory<byte>) so far, for the rate limits.
@@ -62,18 +62,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly OutputCork _cork;
     private readonly ReceiveCallbackRunner? _callbacks;
 
-    // Keep-alive: when bytes last arrived and when our last ping left; 1 while a pong sent by the control reader has not
-    // been handed to the transport yet.
-    private long _lastReceived;
-    private long _pingSentAt;
-    private int _idlePongInFlight;
-
-    // Round-trip time: the timestamp carried by the latest ping we sent (0 once its pong has come back), the latest
-    // measured round trip in Stopwatch ticks (-1 before the first), and the PingAsync callers' shared wait (null when
-    // nobody waits).
-    private long _outstandingPingStamp;
-    private long _roundTripTicks = -1;
-    private TaskCompletionSource<TimeSpan>? _pingWaiter;
+    // Heartbeat: keep-alive bookkeeping, the round trip of our pings, and the look at the input while nobody reads.
+    private readonly KeepAliveClock _keepAlive;
+    private readonly RoundTripClock _roundTrip;
+    private readonly IdleInputReader _idleInput;
 
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
     {
@@ -83,8 +75,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _settings = settings;
         _logger = settings.Logger;
         _protocol = new WebSocketProtocol(settings.Role, settings.Limits, settings.Extension, settings.ExtensionBits);
-        _lastReceived = _openedAt;
         _metrics = settings.Metrics;
+        _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
+        _roundTrip = new RoundTripClock(_metrics);
+        _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip);
         _cork = new OutputCork(this);
         _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();

@@ -6,15 +6,11 @@ namespace AspNetWebSockets;
 /// </summary>
 public readonly struct WebSocketCork : IDisposable
 {
-    private readonly WebSocketConnection? _connection;
-    private readonly bool _owner;
+    // The cork's owner (the outermost Cork call) holds the connection's cork; a nested one holds null.
+    private readonly OutputCork? _cork;
 
-    internal WebSocketCork(WebSocketConnection connection, bool owner)
-    {
-        _connection = connection;
-        _owner = owner;
-    }
+    internal WebSocketCork(OutputCork? cork) => _cork = cork;
 
     /// <summary>Ends the cork; the outermost cork flushes. Dispose once.</summary>
-    public void Dispose() => _connection?.EndCork(_owner);
+    public void Dispose() => _cork?.End();
 }

@@ -1,0 +1,57 @@
+namespace AspNetWebSockets;
+
+/// <summary>
+/// Keep-alive bookkeeping: when bytes last arrived and when our last keep-alive ping left, and what a heartbeat tick
+/// should do about them — ping a peer silent for the interval, give up on one that stays silent for the timeout after
+/// the ping. Its own type so the connection only acts on the verdict.
+/// </summary>
+internal sealed class KeepAliveClock(TimeSpan interval, TimeSpan timeout, long openedAt)
+{
+    private long _lastReceived = openedAt;
+    private long _pingSentAt;
+
+    /// <summary>What a tick calls for.</summary>
+    public enum Verdict : byte
+    {
+        /// <summary>Nothing: keep-alive is off, the peer is not silent yet, or the ping's timeout has not passed.</summary>
+        Nothing,
+
+        /// <summary>The peer has been silent for the interval: send a ping (its time is recorded).</summary>
+        Ping,
+
+        /// <summary>Nothing at all arrived within the timeout after our ping: the peer is gone.</summary>
+        TimedOut,
+    }
+
+    /// <summary>The keep-alive timeout, for the log line.</summary>
+    public TimeSpan Timeout => timeout;
+
+    /// <summary>Records that bytes arrived at <paramref name="now"/> (<see cref="Environment.TickCount64"/> milliseconds).</summary>
+    public void Received(long now) => Volatile.Write(ref _lastReceived, now);
+
+    /// <summary>Decides what the heartbeat tick at <paramref name="now"/> does; a <see cref="Verdict.Ping"/> is recorded as sent.</summary>
+    public Verdict Tick(long now)
+    {
+        if (interval == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            return Verdict.Nothing;
+        }
+
+        long lastReceived = Volatile.Read(ref _lastReceived);
+        long pingSentAt = Volatile.Read(ref _pingSentAt);
+        if (pingSentAt != 0 && lastReceived < pingSentAt)
+        {
+            return timeout == System.Threading.Timeout.InfiniteTimeSpan || now - pingSentAt < (long)timeout.TotalMilliseconds
+                ? Verdict.Nothing
+                : Verdict.TimedOut;
+        }
+
+        if (now - lastReceived < (long)interval.TotalMilliseconds)
+        {
+            return Verdict.Nothing;
+        }
+
+        Volatile.Write(ref _pingSentAt, now);
+        return Verdict.Ping;
+    }
+}
