@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Net.WebSockets;
 using AspNetWebSockets.Protocol;
 
@@ -21,14 +20,13 @@ public sealed partial class WebSocketConnection
     /// <exception cref="ArgumentException">The reason is over 123 bytes of UTF-8 or not well-formed.</exception>
     public async Task CloseAsync(int code = WebSocketCloseCode.NormalClosure, string? reason = null, CancellationToken cancellationToken = default)
     {
-        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
-        int length = CloseFrame.Write(payload, code, reason); // validates before anything is sent
+        bool claimed = _protocol.TryBeginClose(code, reason, out ReadOnlyMemory<byte> payload); // validates before anything is sent
         if (ReadyState == WebSocketReadyState.Closed)
         {
             return;
         }
 
-        await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        await SendCloseFrameAsync(claimed, payload).ConfigureAwait(false);
         await AwaitPeerCloseAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -41,11 +39,10 @@ public sealed partial class WebSocketConnection
     /// <returns>A task that completes when the close frame has been handed to the transport.</returns>
     public async Task CloseOutputAsync(int code = WebSocketCloseCode.NormalClosure, string? reason = null)
     {
-        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
-        int length = CloseFrame.Write(payload, code, reason);
+        bool claimed = _protocol.TryBeginClose(code, reason, out ReadOnlyMemory<byte> payload);
         if (ReadyState != WebSocketReadyState.Closed)
         {
-            await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+            await SendCloseFrameAsync(claimed, payload).ConfigureAwait(false);
         }
     }
 
@@ -65,10 +62,10 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>Sends our close frame once; later calls do nothing.</summary>
-    private async ValueTask SendCloseFrameAsync(ReadOnlyMemory<byte> payload)
+    /// <summary>Sends our close frame if the protocol let this caller claim it (one close frame, RFC 6455 §5.5.1).</summary>
+    private async ValueTask SendCloseFrameAsync(bool claimed, ReadOnlyMemory<byte> payload)
     {
-        if (!_protocol.TryBeginClose())
+        if (!claimed)
         {
             return;
         }
@@ -124,54 +121,17 @@ public sealed partial class WebSocketConnection
     /// <summary>The peer's close frame arrived (the protocol recorded it): echo it if we have not sent ours, then end the connection cleanly.</summary>
     private async ValueTask OnCloseReceivedAsync()
     {
-        // Code and reason are echoed, as browsers, ws and websockets expect: a page that closes with close(4000, "bye")
-        // then sees "bye" in its CloseEvent.
-        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
-        int length = _protocol.WriteCloseEcho(payload);
-        await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        await SendCloseFrameAsync(_protocol.TryBeginCloseEcho(out ReadOnlyMemory<byte> echo), echo).ConfigureAwait(false);
         Terminate(_protocol.PeerClose!.Value, graceful: true);
     }
 
     /// <summary>Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then the transport is closed.</summary>
     private async ValueTask FailAsync(ProtocolViolation violation)
     {
-        int code = violation.ToCloseCode();
-        string description = violation.Describe();
-        Log.ProtocolViolation(_logger, ConnectionId, description, code);
-        byte[] payload = new byte[CloseFrame.MaxReasonBytes + 2];
-        int length = CloseFrame.Write(payload, code, null);
-        await SendCloseFrameAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
+        bool claimed = _protocol.TryBeginFail(violation, out ReadOnlyMemory<byte> payload, out WebSocketCloseInfo failure);
+        Log.ProtocolViolation(_logger, ConnectionId, failure.Reason, failure.Code);
+        await SendCloseFrameAsync(claimed, payload).ConfigureAwait(false);
         _failed = true;
-        Terminate(new WebSocketCloseInfo(code, description, WasClean: false), graceful: true);
-    }
-
-    /// <summary>
-    /// After failing the connection, reads and discards what the peer is still sending — the rest of an oversized
-    /// frame, its close echo — until it closes, falls quiet for a moment, or the close timeout passes. Closing with
-    /// unread bytes would make the kernel send a reset, and the peer would lose our close frame and its code.
-    /// Nothing read is parsed or kept, so this costs no memory however much the peer sends.
-    /// </summary>
-    private async Task DrainAfterFailureAsync()
-    {
-        TimeSpan quiet = TimeSpan.FromMilliseconds(Math.Min(250, _settings.CloseTimeout.TotalMilliseconds));
-        long deadline = Environment.TickCount64 + (long)_settings.CloseTimeout.TotalMilliseconds;
-        using var timer = new CancellationTokenSource();
-        try
-        {
-            while (Environment.TickCount64 < deadline)
-            {
-                timer.CancelAfter(quiet);
-                ReadResult read = await _input.ReadAsync(timer.Token).ConfigureAwait(false);
-                _input.AdvanceTo(read.Buffer.End);
-                if (read.IsCompleted || read.IsCanceled || !timer.TryReset())
-                {
-                    return;
-                }
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
-        {
-            // Quiet, gone, or reset: either way there is nothing more to wait for.
-        }
+        Terminate(failure, graceful: true);
     }
 }

@@ -206,7 +206,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     /// <summary>
     /// Completes when the transport has been released: after a failure that includes a bounded linger (see
-    /// <see cref="DrainAfterFailureAsync"/>). The server waits for it before letting the request end.
+    /// <see cref="FailedInputDrain"/>). The server waits for it before letting the request end.
     /// </summary>
     internal Task TransportCompleted => _transportCompleted;
 
@@ -216,7 +216,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         {
             if (_failed)
             {
-                await DrainAfterFailureAsync().ConfigureAwait(false);
+                await FailedInputDrain.DrainAsync(_input, _settings.CloseTimeout).ConfigureAwait(false);
             }
 
             await _transport.CompleteAsync().ConfigureAwait(false);

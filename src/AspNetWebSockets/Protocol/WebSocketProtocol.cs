@@ -93,7 +93,7 @@ internal sealed class WebSocketProtocol
     /// <summary>Whether the peer's close frame has arrived: nothing after it is read.</summary>
     public bool CloseReceived => _closeReceived;
 
-    /// <summary>Whether our close frame was claimed (<see cref="TryBeginClose"/>): no data frame may follow it.</summary>
+    /// <summary>Whether our close frame was claimed (<see cref="TryBeginClose"/>, <see cref="TryBeginCloseEcho"/>, <see cref="TryBeginFail"/>): no data frame may follow it.</summary>
     public bool CloseSent => Volatile.Read(ref _closeSent) != 0;
 
     /// <summary>The peer's close code and reason, once <see cref="ProtocolEvent.Close"/> was reported.</summary>
@@ -132,27 +132,64 @@ internal sealed class WebSocketProtocol
     public bool TryEnterClosed() => Interlocked.Exchange(ref _state, (int)WebSocketReadyState.Closed) != (int)WebSocketReadyState.Closed;
 
     /// <summary>
-    /// Claims the sending of our close frame (RFC 6455 §5.5.1: at most one) and moves to Closing. False when it was
-    /// already claimed: the caller sends nothing.
+    /// Our close frame as the application asks for it (RFC 6455 §7.1.2): validates <paramref name="code"/> (valid on the
+    /// wire) and <paramref name="reason"/> (at most 123 bytes of UTF-8) first — invalid input is the caller's bug and throws
+    /// even when a close was already sent — then claims the close frame (§5.5.1: at most one) and moves to Closing.
     /// </summary>
-    public bool TryBeginClose()
+    /// <param name="code">The close code.</param>
+    /// <param name="reason">The reason, or null.</param>
+    /// <param name="payload">The close frame's payload to send, when claimed.</param>
+    /// <returns>False when our close frame was already claimed: the caller sends nothing.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The code may not be sent.</exception>
+    /// <exception cref="ArgumentException">The reason is over 123 bytes of UTF-8 or not well-formed.</exception>
+    public bool TryBeginClose(int code, string? reason, out ReadOnlyMemory<byte> payload)
     {
+        byte[] buffer = new byte[CloseFrame.MaxReasonBytes + 2];
+        int length = CloseFrame.Write(buffer, code, reason);
+        return TryClaimClose(buffer.AsMemory(0, length), out payload);
+    }
+
+    /// <summary>
+    /// The close frame that answers the peer's (RFC 6455 §5.5.1): its code and reason echoed — browsers, <c>ws</c> and
+    /// <c>websockets</c> then show the reason in the peer's close event — or an empty payload for 1005.
+    /// </summary>
+    /// <param name="payload">The echo's payload to send, when claimed.</param>
+    /// <returns>False when our close frame was already claimed (we started the handshake): nothing more is sent.</returns>
+    public bool TryBeginCloseEcho(out ReadOnlyMemory<byte> payload)
+    {
+        WebSocketCloseInfo peer = _peerClose ?? throw new InvalidOperationException("No close frame was received.");
+        return peer.Code == WebSocketCloseCode.NoStatusReceived
+            ? TryClaimClose(ReadOnlyMemory<byte>.Empty, out payload)
+            : TryBeginClose(peer.Code, peer.Reason, out payload);
+    }
+
+    /// <summary>
+    /// Failing the connection (RFC 6455 §7.1.7) for <paramref name="violation"/>: a close frame with the code it calls for
+    /// and no reason on the wire, and how the connection ended — that code, the violation described, not clean.
+    /// </summary>
+    /// <param name="violation">The rule the peer broke.</param>
+    /// <param name="payload">The close frame's payload to send, when claimed.</param>
+    /// <param name="outcome">How the connection ended, for the application and the log.</param>
+    /// <returns>False when our close frame was already claimed: nothing more is sent.</returns>
+    public bool TryBeginFail(ProtocolViolation violation, out ReadOnlyMemory<byte> payload, out WebSocketCloseInfo outcome)
+    {
+        int code = violation.ToCloseCode();
+        outcome = new WebSocketCloseInfo(code, violation.Describe(), WasClean: false);
+        return TryBeginClose(code, null, out payload);
+    }
+
+    /// <summary>Claims the sending of our close frame (RFC 6455 §5.5.1: at most one) and moves to Closing; false when already claimed.</summary>
+    private bool TryClaimClose(ReadOnlyMemory<byte> frame, out ReadOnlyMemory<byte> payload)
+    {
+        payload = frame;
         if (Interlocked.Exchange(ref _closeSent, 1) != 0)
         {
+            payload = default;
             return false;
         }
 
         EnterClosing();
         return true;
-    }
-
-    /// <summary>The close frame that answers the peer's (RFC 6455 §5.5.1): its code and reason echoed, or an empty payload for 1005.</summary>
-    /// <param name="destination">At least 125 bytes.</param>
-    /// <returns>The payload's length.</returns>
-    public int WriteCloseEcho(Span<byte> destination)
-    {
-        WebSocketCloseInfo peer = _peerClose ?? throw new InvalidOperationException("No close frame was received.");
-        return peer.Code == WebSocketCloseCode.NoStatusReceived ? 0 : CloseFrame.Write(destination, peer.Code, peer.Reason);
     }
 
     // ---- Receiving --------------------------------------------------------------------------------------------------

@@ -36,9 +36,9 @@ public sealed class WebSocketProtocolTests
         Assert.Equal(new WebSocketCloseInfo(code, reason, WasClean: true), protocol.PeerClose);
         Assert.True(protocol.CloseReceived);
         Assert.Equal(WebSocketReadyState.Closing, protocol.State);
-        byte[] echo = new byte[125];
-        int length = protocol.WriteCloseEcho(echo);
-        Assert.Equal(Frames.ClosePayload(code, reason), echo[..length]);
+        Assert.True(protocol.TryBeginCloseEcho(out ReadOnlyMemory<byte> echo));
+        Assert.Equal(Frames.ClosePayload(code, reason), echo.ToArray());
+        Assert.False(protocol.TryBeginCloseEcho(out _)); // RFC 6455 §5.5.1: one close frame
     }
 
     [Fact]
@@ -49,7 +49,8 @@ public sealed class WebSocketProtocolTests
         Receive(protocol, Frames.Masked(WebSocketOpcode.Close, true, []), new byte[16], out _, out _, out _);
 
         Assert.Equal(WebSocketCloseCode.NoStatusReceived, protocol.PeerClose?.Code);
-        Assert.Equal(0, protocol.WriteCloseEcho(new byte[125]));
+        Assert.True(protocol.TryBeginCloseEcho(out ReadOnlyMemory<byte> echo));
+        Assert.True(echo.IsEmpty);
     }
 
     [Fact]
@@ -57,13 +58,50 @@ public sealed class WebSocketProtocolTests
     {
         var protocol = new WebSocketProtocol(WebSocketRole.Server, Limits);
 
-        Assert.True(protocol.TryBeginClose());
-        Assert.False(protocol.TryBeginClose()); // RFC 6455 §5.5.1: one close frame
+        Assert.True(protocol.TryBeginClose(4000, "bye", out ReadOnlyMemory<byte> payload));
+        Assert.Equal(Frames.ClosePayload(4000, "bye"), payload.ToArray());
+        Assert.False(protocol.TryBeginClose(1000, null, out payload)); // RFC 6455 §5.5.1: one close frame
+        Assert.True(payload.IsEmpty);
         Assert.True(protocol.CloseSent);
         Assert.Equal(WebSocketReadyState.Closing, protocol.State);
         Assert.True(protocol.TryEnterClosed());
         Assert.False(protocol.TryEnterClosed());
         Assert.Equal(WebSocketReadyState.Closed, protocol.State);
+    }
+
+    [Fact]
+    public void An_invalid_close_is_refused_before_anything_is_claimed_even_after_the_close()
+    {
+        var protocol = new WebSocketProtocol(WebSocketRole.Server, Limits);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => protocol.TryBeginClose(WebSocketCloseCode.NoStatusReceived, null, out _));
+        Assert.Throws<ArgumentException>(() => protocol.TryBeginClose(1000, new string('x', 124), out _));
+        Assert.False(protocol.CloseSent);
+        Assert.Equal(WebSocketReadyState.Open, protocol.State);
+
+        Assert.True(protocol.TryBeginClose(1000, null, out _));
+        Assert.Throws<ArgumentOutOfRangeException>(() => protocol.TryBeginClose(999, null, out _)); // still the caller's bug
+    }
+
+    [Theory]
+    [InlineData("InvalidUtf8", 1007)]
+    [InlineData("MessageTooBig", 1009)]
+    [InlineData("UnmaskedFrame", 1002)]
+    public void Failing_sends_the_violations_code_without_a_reason_and_reports_it_described(string name, int code)
+    {
+        var protocol = new WebSocketProtocol(WebSocketRole.Server, Limits);
+        ProtocolViolation violation = Enum.Parse<ProtocolViolation>(name);
+
+        Assert.True(protocol.TryBeginFail(violation, out ReadOnlyMemory<byte> payload, out WebSocketCloseInfo outcome));
+
+        Assert.Equal(Frames.ClosePayload(code), payload.ToArray());
+        Assert.Equal(new WebSocketCloseInfo(code, violation.Describe(), WasClean: false), outcome);
+        Assert.Equal(WebSocketReadyState.Closing, protocol.State);
+
+        // After our close frame went out, a failure sends nothing more but still says how the connection ended.
+        Assert.False(protocol.TryBeginFail(ProtocolViolation.InvalidUtf8, out payload, out outcome));
+        Assert.True(payload.IsEmpty);
+        Assert.Equal(1007, outcome.Code);
     }
 
     [Fact]
