@@ -5,10 +5,10 @@ namespace AspNetWebSockets;
 /// <summary>
 /// Whether a connection's flushes may wait for a cork's end — an explicit <see cref="WebSocketConnection.Cork"/> on this
 /// thread, or the receive callback batch this thread is running (see <see cref="CallbackBatch"/>) — and whether such a
-/// deferred flush is owed. Its own type so the cork's state has one owner; the flush itself stays the connection's,
-/// because it takes the send locks.
+/// deferred flush is owed. Its own type so the cork's state has one owner; the flush itself is the sender's, because
+/// it takes the send locks.
 /// </summary>
-internal sealed class OutputCork(WebSocketConnection connection)
+internal sealed class OutputCork(FrameSender sender)
 {
     /// <summary>Corked bytes past which a send flushes anyway, so a handler that sends a lot in one run does not buffer it all.</summary>
     private const long Limit = 16 * 1024;
@@ -29,7 +29,7 @@ internal sealed class OutputCork(WebSocketConnection connection)
         Volatile.Write(ref _thread, 0);
         if (FlushPending)
         {
-            connection.FlushCorked();
+            sender.FlushCorked();
         }
     }
 

@@ -20,56 +20,7 @@ public sealed partial class WebSocketConnection
     /// held too.</para>
     /// </remarks>
     /// <returns>A value whose <see cref="WebSocketCork.Dispose"/> ends the cork and flushes.</returns>
-    public WebSocketCork Cork() => new(_cork.TryBegin() ? _cork : null);
-
-    /// <summary>
-    /// The flush at a cork's end. If another send holds the write lock, it flushes after its own write and takes these bytes
-    /// with it; otherwise this flush holds the write lock until the transport took the bytes, so back-pressure still
-    /// reaches the next sender.
-    /// </summary>
-    internal void FlushCorked()
-    {
-        if (!_sendLocks.TryEnter(SendLocks.Write))
-        {
-            return;
-        }
-
-        ValueTask flush;
-        try
-        {
-            flush = FlushOutputAsync(CancellationToken.None);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            _sendLocks.Exit(SendLocks.Write); // the failure path has already closed the connection
-            return;
-        }
-
-        if (flush.IsCompletedSuccessfully)
-        {
-            _sendLocks.Exit(SendLocks.Write);
-        }
-        else
-        {
-            _ = CompleteCorkedFlushAsync(flush);
-        }
-    }
-
-    private async Task CompleteCorkedFlushAsync(ValueTask flush)
-    {
-        try
-        {
-            await flush.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // The failure path has already closed the connection; the senders see it on their next send.
-        }
-        finally
-        {
-            _sendLocks.Exit(SendLocks.Write);
-        }
-    }
+    public WebSocketCork Cork() => new(_sender.Cork.TryBegin() ? _sender.Cork : null);
 
     /// <summary>
     /// Awaits a read of the input: in the event-loop mode what runs when it completes runs as a corked, timed receive

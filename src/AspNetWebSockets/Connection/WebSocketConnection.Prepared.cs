@@ -21,7 +21,7 @@ public sealed partial class WebSocketConnection
         }
 
         // Same lock-write-flush path as every whole-message send, with the frame's bytes written as they are.
-        return SendWholeFrameAsync(OutgoingFrame.ForPrepared(_protocol.PreparedFrameFor(message), message.PayloadLength), cancellationToken);
+        return _sender.SendMessageAsync(OutgoingFrame.ForPrepared(_protocol.PreparedFrameFor(message), message.PayloadLength), encode: false, cancellationToken);
     }
 
     /// <summary>

@@ -51,15 +51,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     // Bytes of the message being streamed through ReceiveAsync(Memory<byte>) so far, for the rate limits.
     private long _streamedLength;
 
-    // Send: two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments
-    // of a streamed one) so messages never interleave; the write lock is held while one frame is written and flushed.
-    // Control frames take only the write lock, so they can slip between the fragments of a streamed message.
-    private readonly SendLocks _sendLocks = new();
-    private long _bufferedAmount;
-
-    // Corking: whether flushes wait for a cork's end (see Cork), and, in the event-loop mode, what runs completed reads as
+    // Send: the send side (locks, BufferedAmount, cork, flush); and, in the event-loop mode, what runs completed reads as
     // corked receive callbacks (null in the default mode).
-    private readonly OutputCork _cork;
+    private readonly FrameSender _sender;
     private readonly ReceiveCallbackRunner? _callbacks;
 
     // Heartbeat: keep-alive bookkeeping, the round trip of our pings, and the look at the input while nobody reads.
@@ -79,7 +73,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _roundTrip = new RoundTripClock(_metrics);
         _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip);
-        _cork = new OutputCork(this);
+        _sender = new FrameSender(this, _protocol, _output, settings);
         _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
@@ -95,7 +89,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     public WebSocketReadyState ReadyState => _protocol.State;
 
     /// <summary>Bytes of payload accepted by send calls that have not yet been handed to the transport.</summary>
-    public long BufferedAmount => Interlocked.Read(ref _bufferedAmount);
+    public long BufferedAmount => _sender.BufferedAmount;
 
     /// <summary>
     /// Completes when the connection is closed, with the code, reason and whether the close handshake completed; by then
@@ -165,9 +159,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {
-            if (_cork.FlushPending)
+            if (_sender.Cork.FlushPending)
             {
-                FlushCorked(); // a corked close frame goes out before the transport is completed
+                _sender.FlushCorked(); // a corked close frame goes out before the transport is completed
             }
 
             _transportCompleted = CompleteTransportAsync();
@@ -232,7 +226,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
-    private WebSocketException TransportFailed(Exception e)
+    /// <summary>The transport failed under a read or a flush: ends the connection, and returns the exception the caller throws.</summary>
+    internal WebSocketException TransportFailed(Exception e)
     {
         // A peer that sends its close frame and then drops the TCP connection without waiting for our echo (a browser
         // closing a tab does) has closed cleanly (RFC 6455 §7.1.4), and a failure after the connection ended changes

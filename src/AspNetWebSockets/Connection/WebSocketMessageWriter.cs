@@ -10,15 +10,15 @@ namespace AspNetWebSockets;
 /// </summary>
 public sealed class WebSocketMessageWriter : IAsyncDisposable
 {
-    private readonly WebSocketConnection _connection;
+    private readonly FrameSender _sender;
     private readonly WebSocketMessageType _type;
     private Utf8Validator _utf8;
     private bool _started;
     private bool _completed;
 
-    internal WebSocketMessageWriter(WebSocketConnection connection, WebSocketMessageType type)
+    internal WebSocketMessageWriter(FrameSender sender, WebSocketMessageType type)
     {
-        _connection = connection;
+        _sender = sender;
         _type = type;
     }
 
@@ -60,7 +60,7 @@ public sealed class WebSocketMessageWriter : IAsyncDisposable
 
         try
         {
-            if (_connection.ReadyState == WebSocketReadyState.Open)
+            if (_sender.IsOpen)
             {
                 await SendAsync(ReadOnlyMemory<byte>.Empty, fin: true, CancellationToken.None).ConfigureAwait(false);
             }
@@ -81,7 +81,7 @@ public sealed class WebSocketMessageWriter : IAsyncDisposable
         WebSocketOpcode opcode = _started ? WebSocketOpcode.Continuation
             : _type == WebSocketMessageType.Text ? WebSocketOpcode.Text : WebSocketOpcode.Binary;
         _started = true;
-        return _connection.SendFragmentAsync(opcode, fin, fragment, cancellationToken);
+        return _sender.SendFragmentAsync(opcode, fin, fragment, cancellationToken);
     }
 
     private void Release()
@@ -89,7 +89,7 @@ public sealed class WebSocketMessageWriter : IAsyncDisposable
         if (!_completed)
         {
             _completed = true;
-            _connection.EndMessage();
+            _sender.EndMessage();
         }
     }
 }

@@ -1,0 +1,367 @@
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using AspNetWebSockets.Diagnostics;
+using AspNetWebSockets.Protocol;
+
+namespace AspNetWebSockets;
+
+/// <summary>
+/// A connection's send side: serializes frames onto the output (see <see cref="SendLocks"/>: whole messages never
+/// interleave, control frames slip between a streamed message's fragments), keeps <see cref="BufferedAmount"/> and the
+/// slow-consumer limit, lets an open cork defer flushes (see <see cref="OutputCork"/>), and maps transport failures to
+/// the connection's failure path. Its own type so the send machinery has one owner; it reaches back to the connection
+/// only to report a failed transport or to drop a slow consumer.
+/// </summary>
+internal sealed class FrameSender
+{
+    private readonly WebSocketConnection _connection;
+    private readonly WebSocketProtocol _protocol;
+    private readonly PipeWriter _output;
+    private readonly WebSocketMetrics? _metrics;
+    private readonly long _maxBufferedAmount;
+    private readonly bool _dropSlowConsumers;
+
+    // Two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments of a
+    // streamed one) so messages never interleave; the write lock is held while one frame is written and flushed.
+    private readonly SendLocks _locks = new();
+    private long _bufferedAmount;
+
+    public FrameSender(WebSocketConnection connection, WebSocketProtocol protocol, PipeWriter output, WebSocketConnectionSettings settings)
+    {
+        _connection = connection;
+        _protocol = protocol;
+        _output = output;
+        _metrics = settings.Metrics;
+        _maxBufferedAmount = settings.MaxBufferedAmount;
+        _dropSlowConsumers = settings.SlowConsumerPolicy == WebSocketSlowConsumerPolicy.Drop;
+        Cork = new OutputCork(this);
+    }
+
+    /// <summary>Whether this connection's flushes wait for a cork's end.</summary>
+    public OutputCork Cork { get; }
+
+    /// <summary>Whether the connection is open: data may still be sent.</summary>
+    public bool IsOpen => _protocol.State == WebSocketReadyState.Open;
+
+    /// <summary>Bytes of payload accepted by sends that have not yet been handed to the transport.</summary>
+    public long BufferedAmount => Interlocked.Read(ref _bufferedAmount);
+
+    /// <summary>
+    /// Sends a whole message as one frame: takes the message and write locks, writes, flushes, and keeps
+    /// <see cref="BufferedAmount"/> and the metrics. With <paramref name="encode"/>, the negotiated extension may transform
+    /// the payload first (permessage-deflate compresses it, RFC 7692 §7.2.1), under the message lock only, so control frames
+    /// are not held up behind it.
+    /// </summary>
+    /// <remarks>
+    /// When nobody else is sending (the common case: one handler echoing) both locks are free and the flush completes
+    /// synchronously, so a plain send finishes without an async state machine, taking and releasing both locks with one
+    /// compare-exchange each; otherwise it falls back to waiting in turn.
+    /// </remarks>
+    public ValueTask SendMessageAsync(in OutgoingFrame frame, bool encode, CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        long length = frame.PayloadLength;
+        Reserve(length);
+        if (encode || !_locks.TryEnterBoth())
+        {
+            return SendMessageInTurnAsync(frame, encode, cancellationToken);
+        }
+
+        ValueTask flush;
+        try
+        {
+            ThrowIfNotOpen(); // checked again under the lock: a close frame may have gone out, and nothing may follow it
+            frame.WriteTo(_output, _protocol);
+            flush = FlushAsync(cancellationToken);
+        }
+        catch
+        {
+            ReleaseBoth(length);
+            throw;
+        }
+
+        if (!flush.IsCompletedSuccessfully)
+        {
+            return CompleteMessageAsync(flush, length);
+        }
+
+        _metrics?.Sent(length, endOfMessage: true);
+        ReleaseBoth(length);
+        return default;
+    }
+
+    /// <summary>Writes one data fragment of a streamed message (the caller holds the message lock, see <see cref="BeginMessageAsync"/>).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask SendFragmentAsync(WebSocketOpcode opcode, bool fin, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        Reserve(payload.Length);
+        try
+        {
+            await WriteFrameAsync(OutgoingFrame.ForPayload(opcode, payload, fin), requireOpen: true, cancellationToken).ConfigureAwait(false);
+            _metrics?.Sent(payload.Length, endOfMessage: fin);
+        }
+        finally
+        {
+            Interlocked.Add(ref _bufferedAmount, -payload.Length);
+        }
+    }
+
+    /// <summary>Writes a ping, pong or close frame, without waiting for a streamed message to finish; after the close, nothing.</summary>
+    public ValueTask SendControlAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        WriteFrameAsync(OutgoingFrame.ForPayload(opcode, payload), requireOpen: false, cancellationToken);
+
+    /// <summary>Takes the message lock for a streamed message; release it with <see cref="EndMessage"/>.</summary>
+    public ValueTask BeginMessageAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        return _locks.EnterAsync(SendLocks.Message, cancellationToken);
+    }
+
+    /// <summary>Releases the message lock taken by <see cref="BeginMessageAsync"/>.</summary>
+    public void EndMessage() => _locks.Exit(SendLocks.Message);
+
+    /// <summary>
+    /// The flush at a cork's end. If another send holds the write lock, it flushes after its own write and takes these bytes
+    /// with it; otherwise this flush holds the write lock until the transport took the bytes, so back-pressure still
+    /// reaches the next sender.
+    /// </summary>
+    public void FlushCorked()
+    {
+        if (!_locks.TryEnter(SendLocks.Write))
+        {
+            return;
+        }
+
+        ValueTask flush;
+        try
+        {
+            flush = FlushOutputAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _locks.Exit(SendLocks.Write); // the failure path has already closed the connection
+            return;
+        }
+
+        if (flush.IsCompletedSuccessfully)
+        {
+            _locks.Exit(SendLocks.Write);
+        }
+        else
+        {
+            _ = CompleteCorkedFlushAsync(flush);
+        }
+    }
+
+    private async Task CompleteCorkedFlushAsync(ValueTask flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The failure path has already closed the connection; the senders see it on their next send.
+        }
+        finally
+        {
+            _locks.Exit(SendLocks.Write);
+        }
+    }
+
+    private void ReleaseBoth(long payloadLength)
+    {
+        _locks.ExitBoth();
+        Interlocked.Add(ref _bufferedAmount, -payloadLength);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CompleteMessageAsync(ValueTask flush, long payloadLength)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+            _metrics?.Sent(payloadLength, endOfMessage: true);
+        }
+        finally
+        {
+            ReleaseBoth(payloadLength);
+        }
+    }
+
+    /// <summary>A whole message that waits its turn for the locks, or goes through the extension; its bytes are already reserved.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendMessageInTurnAsync(OutgoingFrame frame, bool encode, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _locks.EnterAsync(SendLocks.Message, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await (encode ? WriteEncodedAsync(frame, cancellationToken) : WriteFrameAsync(frame, requireOpen: true, cancellationToken)).ConfigureAwait(false);
+                _metrics?.Sent(frame.PayloadLength, endOfMessage: true);
+            }
+            finally
+            {
+                _locks.Exit(SendLocks.Message);
+            }
+        }
+        finally
+        {
+            Interlocked.Add(ref _bufferedAmount, -frame.PayloadLength);
+        }
+    }
+
+    /// <summary>
+    /// Lets the extension encode a whole message and writes it as one frame with the extension's RSV bits, or as it is when
+    /// the extension declines (a message below its size threshold). The caller holds the message lock.
+    /// </summary>
+    private async ValueTask WriteEncodedAsync(OutgoingFrame frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            bool encoded;
+            ReadOnlyMemory<byte> bytes;
+            try
+            {
+                encoded = _protocol.TryEncode(frame.PayloadBytes.Span, out bytes);
+            }
+            catch (ObjectDisposedException)
+            {
+                ThrowIfNotOpen(); // torn down meanwhile: report it as the state it is
+                throw;
+            }
+
+            if (encoded)
+            {
+                _metrics?.Compressed(frame.PayloadLength, bytes.Length);
+                frame = OutgoingFrame.ForPayload(frame.Opcode, bytes, fin: true, _protocol.ExtensionBits);
+            }
+
+            await WriteFrameAsync(frame, requireOpen: true, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Return the pooled buffer after every message so idle connections hold none.
+            _protocol.ReleaseEncoded();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteFrameAsync(OutgoingFrame frame, bool requireOpen, CancellationToken cancellationToken)
+    {
+        await _locks.EnterAsync(SendLocks.Write, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Checked again under the lock: a close frame may have gone out while we waited, and nothing may follow it.
+            if (requireOpen)
+            {
+                ThrowIfNotOpen();
+            }
+            else if (_protocol.State == WebSocketReadyState.Closed)
+            {
+                return;
+            }
+
+            frame.WriteTo(_output, _protocol);
+
+            // A ping or a close waits for the peer's answer, so it is never corked (with any corked bytes before it): a
+            // handler that blocks on that answer would otherwise wait for its own cork.
+            await (frame.AwaitsAnswer ? FlushOutputAsync(cancellationToken) : FlushAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _locks.Exit(SendLocks.Write);
+        }
+    }
+
+    /// <summary>
+    /// Flushes what a send wrote (the caller holds the write lock), unless a cork on this thread defers it to the cork's
+    /// end (see <see cref="OutputCork"/>).
+    /// </summary>
+    private ValueTask FlushAsync(CancellationToken cancellationToken) =>
+        Cork.TryDefer(_output) ? default : FlushOutputAsync(cancellationToken);
+
+    /// <summary>
+    /// Flushes the output, mapping transport failures to the connection's failure path. A flush that completes at once
+    /// (the usual case: the transport takes the bytes without back-pressure) returns without an async state machine.
+    /// </summary>
+    private ValueTask FlushOutputAsync(CancellationToken cancellationToken)
+    {
+        Cork.Flushing();
+        ValueTask<FlushResult> flush;
+        try
+        {
+            flush = _output.FlushAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw _connection.TransportFailed(e);
+        }
+
+        if (!flush.IsCompletedSuccessfully)
+        {
+            return AwaitFlushAsync(flush, cancellationToken);
+        }
+
+        if (flush.Result.IsCompleted)
+        {
+            throw _connection.TransportFailed(new IOException("The transport was closed."));
+        }
+
+        return default;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitFlushAsync(ValueTask<FlushResult> flush, CancellationToken cancellationToken)
+    {
+        FlushResult result;
+        try
+        {
+            result = await flush.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw _connection.TransportFailed(e);
+        }
+
+        if (result.IsCompleted)
+        {
+            throw _connection.TransportFailed(new IOException("The transport was closed."));
+        }
+    }
+
+    /// <summary>
+    /// Counts a send's bytes into <see cref="BufferedAmount"/>. Under <see cref="WebSocketSlowConsumerPolicy.Drop"/>, a send
+    /// that would take it over the limit drops the connection instead (1008): the peer is not reading, and waiting
+    /// would hold the sender and the memory.
+    /// </summary>
+    private void Reserve(long count)
+    {
+        long buffered = Interlocked.Add(ref _bufferedAmount, count);
+        if (buffered <= _maxBufferedAmount || !_dropSlowConsumers)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _bufferedAmount, -count);
+        Log.SlowConsumerDropped(_connection.Logger, _connection.ConnectionId, buffered, _maxBufferedAmount);
+        _connection.TerminateSlowConsumer(WebSocketCloseCode.PolicyViolation, "slow consumer");
+        throw new WebSocketException(WebSocketError.InvalidState, "The peer is not reading fast enough; the connection was dropped (MaxBufferedAmount).");
+    }
+
+    private void ThrowIfNotOpen()
+    {
+        WebSocketReadyState state = _protocol.State;
+        if (state != WebSocketReadyState.Open)
+        {
+            throw new WebSocketException(WebSocketError.InvalidState, $"The WebSocket is {state}; no more messages can be sent.");
+        }
+    }
+}
