@@ -85,26 +85,12 @@ public sealed partial class WebSocketConnection
 
         // Rate limits count a streamed message once, at its end, with its whole length; checked after the receive slot is
         // released, because the Close policy's close handshake reads the peer's reply through it.
-        if (_settings.RateLimit is not { } limit || result.MessageType == WebSocketMessageType.Close)
-        {
-            return result;
-        }
-
-        _streamedLength += result.Count;
-        if (!result.EndOfMessage)
-        {
-            return result;
-        }
-
-        int length = (int)Math.Min(_streamedLength, int.MaxValue);
-        _streamedLength = 0;
-        return await limit.AdmitAsync(this, length, cancellationToken).ConfigureAwait(false) ? result : CloseResult;
+        return _settings.RateLimit is not { } limit || await limit.AdmitPartAsync(this, result, cancellationToken).ConfigureAwait(false) ? result : CloseResult;
     }
 
     /// <summary>
     /// Receives one whole message into <paramref name="message"/>; false once the connection has closed. A message that is
-    /// already complete in the input is decoded synchronously (see <see cref="TryReceiveBuffered"/>): with many messages in
-    /// flight that is nearly every one, and it costs one pipe read and no async state machine.
+    /// already complete in the input is decoded synchronously (see <see cref="BufferedMessageReader"/>).
     /// </summary>
     private ValueTask<bool> ReceiveIntoAsync(WebSocketMessage message, CancellationToken cancellationToken)
     {
@@ -113,8 +99,10 @@ public sealed partial class WebSocketConnection
         try
         {
             // A token already cancelled takes the general path, which reports the cancellation as it always has.
-            BufferedReceive progress = cancellationToken.IsCancellationRequested ? BufferedReceive.NotStarted : TryReceiveBuffered(message);
-            if (progress == BufferedReceive.Complete)
+            BufferedMessageReader.Progress progress = cancellationToken.IsCancellationRequested
+                ? BufferedMessageReader.Progress.NotStarted
+                : _buffered.TryReceive(message, ref _pendingEvent);
+            if (progress == BufferedMessageReader.Progress.Complete)
             {
                 return new ValueTask<bool>(true);
             }
@@ -131,120 +119,20 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>What <see cref="TryReceiveBuffered"/> got done.</summary>
-    private enum BufferedReceive : byte
-    {
-        /// <summary>Nothing was read; the message is untouched.</summary>
-        NotStarted,
-
-        /// <summary>As <see cref="NotStarted"/>, and the input was empty: the slow path may wait at once.</summary>
-        NoInput,
-
-        /// <summary>Input was consumed (part of the message, or a control frame or violation left in <see cref="_pendingEvent"/>); the slow path continues.</summary>
-        Partial,
-
-        /// <summary>A whole message is in <c>message</c>.</summary>
-        Complete,
-    }
-
-    /// <summary>
-    /// The synchronous part of a receive: decodes what is already in the input, frame after frame, until a message is
-    /// complete or the input runs out, with one read and one advance of the pipe. A control frame or a violation stops it
-    /// and is left in <see cref="_pendingEvent"/> for the receive loop, which answers it. Connections with an extension
-    /// take the general path (payload is staged for the extension).
-    /// </summary>
-    private BufferedReceive TryReceiveBuffered(WebSocketMessage message)
-    {
-        if (!CanReceiveBuffered)
-        {
-            return BufferedReceive.NotStarted;
-        }
-
-        ReadResult read;
-        try
-        {
-            if (!_input.TryRead(out read))
-            {
-                return BufferedReceive.NoInput;
-            }
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return BufferedReceive.NotStarted; // the receive loop reads again and reports the failure
-        }
-
-        return ReceiveBuffered(message, read);
-    }
-
-    /// <summary>Whether <see cref="TryReceiveBuffered"/> may decode: not with an extension, nor after the close.</summary>
-    private bool CanReceiveBuffered => _protocol.DecodesInPlace && !_protocol.CloseReceived && ReadyState != WebSocketReadyState.Closed;
-
-    /// <summary>The decoding part of <see cref="TryReceiveBuffered"/>, over a read the caller made and this method advances.</summary>
-    private BufferedReceive ReceiveBuffered(WebSocketMessage message, in ReadResult read)
-    {
-        ReadOnlySequence<byte> data = read.Buffer;
-        if (data.IsEmpty || read.IsCanceled)
-        {
-            _input.AdvanceTo(data.Start);
-            return BufferedReceive.NotStarted;
-        }
-
-        _keepAlive.Received(Environment.TickCount64);
-        message.Reset();
-        var reader = new SequenceReader<byte>(data);
-        long maxMessageSize = _protocol.Limits.MaxMessageSize;
-        while (true)
-        {
-            Memory<byte> free = message.GetFreeMemory(maxMessageSize, message.IsFull ? _protocol.BufferedPayload(reader) : 0);
-            if (free.IsEmpty)
-            {
-                _input.AdvanceTo(reader.Position);
-                return BufferedReceive.Partial; // the receive loop fails it with 1009
-            }
-
-            ProtocolEvent received = _protocol.Receive(ref reader, free.Span, out int written, out bool endOfMessage);
-            if (received == ProtocolEvent.Data)
-            {
-                message.Type = _protocol.MessageType;
-                message.Advance(written);
-                Received(written, endOfMessage);
-                if (endOfMessage)
-                {
-                    _input.AdvanceTo(reader.Position);
-                    return BufferedReceive.Complete;
-                }
-
-                continue;
-            }
-
-            if (received == ProtocolEvent.NeedMoreData)
-            {
-                _input.AdvanceTo(reader.Position, data.End);
-            }
-            else
-            {
-                _input.AdvanceTo(reader.Position);
-                _pendingEvent = received;
-            }
-
-            return BufferedReceive.Partial;
-        }
-    }
-
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, BufferedReceive progress, CancellationToken cancellationToken)
+    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, BufferedMessageReader.Progress progress, CancellationToken cancellationToken)
     {
         try
         {
-            if (progress != BufferedReceive.Partial)
+            if (progress != BufferedMessageReader.Progress.Partial)
             {
                 // NoInput: the synchronous attempt has just found the input empty; no need to look again.
-                bool inputEmpty = progress == BufferedReceive.NoInput;
-                progress = BufferedReceive.NotStarted;
+                bool inputEmpty = progress == BufferedMessageReader.Progress.NoInput;
+                progress = BufferedMessageReader.Progress.NotStarted;
 
                 // Hold no pooled buffer while waiting for the next message (idle connections cost no receive memory),
                 // but keep it when the next message is already here, so a busy stream does not re-grow it every time.
-                if (inputEmpty || !InputAvailable())
+                if (inputEmpty || !_buffered.InputAvailable())
                 {
                     message.ReleaseBuffer();
 
@@ -267,23 +155,23 @@ public sealed partial class WebSocketConnection
                     {
                         // What arrived is usually a whole message: decode it from this very read, with a buffer sized
                         // to it at once. Otherwise consume and examine nothing: the receive loop reads the same bytes.
-                        if (cancellationToken.IsCancellationRequested || !CanReceiveBuffered)
+                        if (cancellationToken.IsCancellationRequested || !_buffered.CanDecode)
                         {
                             _input.AdvanceTo(ready.Buffer.Start);
                         }
                         else
                         {
-                            progress = ReceiveBuffered(message, ready);
+                            progress = _buffered.Receive(message, ready, ref _pendingEvent);
                         }
                     }
                 }
 
-                if (progress == BufferedReceive.Complete)
+                if (progress == BufferedMessageReader.Progress.Complete)
                 {
                     return true;
                 }
 
-                if (progress is not BufferedReceive.Partial)
+                if (progress is not BufferedMessageReader.Progress.Partial)
                 {
                     message.Reset();
                 }
@@ -316,30 +204,6 @@ public sealed partial class WebSocketConnection
         finally
         {
             _receiveSlot.Exit();
-        }
-    }
-
-    /// <summary>Whether bytes are waiting in the input right now (peeked without consuming).</summary>
-    private bool InputAvailable()
-    {
-        if (_protocol.HasPendingOutput || ReadyState == WebSocketReadyState.Closed || _protocol.CloseReceived)
-        {
-            return true; // the receive loop has work or an answer without new input
-        }
-
-        try
-        {
-            if (!_input.TryRead(out ReadResult read))
-            {
-                return false;
-            }
-
-            _input.AdvanceTo(read.Buffer.Start);
-            return !read.Buffer.IsEmpty || read.IsCompleted;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return true; // let the receive loop observe the failure
         }
     }
 
@@ -439,15 +303,7 @@ public sealed partial class WebSocketConnection
     /// <summary>A data result for the application, counted in the metrics.</summary>
     private ValueWebSocketReceiveResult Received(int count, bool endOfMessage)
     {
-        if (_metrics is not null)
-        {
-            _metrics.BytesReceived(count);
-            if (endOfMessage)
-            {
-                _metrics.MessageReceived();
-            }
-        }
-
+        _metrics?.Received(count, endOfMessage);
         return new ValueWebSocketReceiveResult(count, _protocol.MessageType, endOfMessage);
     }
 }

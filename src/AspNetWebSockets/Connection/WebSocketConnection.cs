@@ -46,10 +46,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     // receive loop to act on (NeedMoreData means none; a control frame's payload stays in the protocol object until the
     // next decode).
     private readonly ReceiveSlot _receiveSlot = new();
+    private readonly BufferedMessageReader _buffered;
     private ProtocolEvent _pendingEvent;
-
-    // Bytes of the message being streamed through ReceiveAsync(Memory<byte>) so far, for the rate limits.
-    private long _streamedLength;
 
     // Send: the send side (locks, BufferedAmount, cork, flush); and, in the event-loop mode, what runs completed reads as
     // corked receive callbacks (null in the default mode).
@@ -73,6 +71,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _roundTrip = new RoundTripClock(_metrics);
         _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip);
+        _buffered = new BufferedMessageReader(_input, _protocol, _keepAlive, _metrics);
         _sender = new FrameSender(this, _protocol, _output, settings);
         _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();

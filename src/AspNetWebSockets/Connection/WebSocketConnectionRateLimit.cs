@@ -17,6 +17,9 @@ internal sealed class WebSocketConnectionRateLimit
     // In this order: connection messages, connection bytes, endpoint messages, endpoint bytes (even: messages, odd: bytes).
     private readonly MessageBucket?[] _buckets;
 
+    // Bytes of the message being streamed through ReceiveAsync(Memory<byte>) so far.
+    private long _streamedLength;
+
     public WebSocketConnectionRateLimit(WebSocketRateLimitPolicy policy, MessageBucket? messages, MessageBucket? bytes, MessageBucket? endpointMessages, MessageBucket? endpointBytes)
     {
         _policy = policy;
@@ -32,6 +35,28 @@ internal sealed class WebSocketConnectionRateLimit
     {
         int denied = TryAcquireFrom(0, length, out TimeSpan retryAfter);
         return denied < 0 ? new ValueTask<bool>(true) : LimitedAsync(connection, length, denied, retryAfter, cancellationToken);
+    }
+
+    /// <summary>
+    /// Admits a part of a streamed receive: a message counts once, at its end, with its whole length (see
+    /// <see cref="AdmitAsync"/>); the parts before it and the close pass.
+    /// </summary>
+    public ValueTask<bool> AdmitPartAsync(WebSocketConnection connection, System.Net.WebSockets.ValueWebSocketReceiveResult part, CancellationToken cancellationToken)
+    {
+        if (part.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        _streamedLength += part.Count;
+        if (!part.EndOfMessage)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        int length = (int)Math.Min(_streamedLength, int.MaxValue);
+        _streamedLength = 0;
+        return AdmitAsync(connection, length, cancellationToken);
     }
 
     private async ValueTask<bool> LimitedAsync(WebSocketConnection connection, int length, int denied, TimeSpan retryAfter, CancellationToken cancellationToken)

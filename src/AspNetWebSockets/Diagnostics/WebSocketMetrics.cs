@@ -76,9 +76,14 @@ internal sealed class WebSocketMetrics
 
     public void HandshakeFailed(string reason) => _handshakeFailures.Add(1, new KeyValuePair<string, object?>("error.type", reason));
 
-    public void MessageReceived() => _messagesReceived.Add(1);
-
-    public void BytesReceived(long count) => _bytesReceived.Add(count);
+    public void Received(long bytes, bool endOfMessage)
+    {
+        _bytesReceived.Add(bytes);
+        if (endOfMessage)
+        {
+            _messagesReceived.Add(1);
+        }
+    }
 
     public void Sent(long bytes, bool endOfMessage)
     {
