@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using AspNetWebSockets.Protocol;
 
@@ -22,20 +21,20 @@ public sealed partial class WebSocketConnection
         switch (_idleInput.Peek(now, in _pendingEvent))
         {
             case IdleInputReader.Outcome.PeerGone:
-                Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+                Terminate(AbnormalClosure, graceful: false);
                 return;
             case IdleInputReader.Outcome.Ping:
                 _ = AnswerIdlePingAsync();
                 break;
             case IdleInputReader.Outcome.Close:
-                _ = CloseReceivedInBackgroundAsync(); // moves to Closing before it first waits
+                _ = InBackgroundAsync(OnCloseReceivedAsync()); // moves to Closing before it first waits
                 break;
         }
 
         switch (ReadyState == WebSocketReadyState.Open ? _keepAlive.Tick(now) : KeepAliveClock.Verdict.Nothing)
         {
             case KeepAliveClock.Verdict.Ping:
-                _ = SendKeepAlivePingAsync();
+                _ = InBackgroundAsync(SendStampedPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
                 break;
             case KeepAliveClock.Verdict.TimedOut:
                 Log.KeepAliveTimeout(_logger, ConnectionId, (long)_keepAlive.Timeout.TotalMilliseconds);
@@ -58,22 +57,10 @@ public sealed partial class WebSocketConnection
                 return false;
 
             case ProtocolEvent.Ping:
-            {
-                // The protocol's buffer is reused by the next decode, so copy the payload out before awaiting.
-                int length = _protocol.ControlPayload.Length;
-                byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-                _protocol.ControlPayload.CopyTo(payload);
-                try
-                {
-                    await AnswerPingAsync(payload.AsMemory(0, length)).ConfigureAwait(false);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(payload);
-                }
-
+                // Sent from the protocol's buffer: nothing is decoded until this returns, and the receive slot keeps the
+                // idle reader out meanwhile.
+                await AnswerPingAsync(_protocol.PongPayload).ConfigureAwait(false);
                 return ReadyState == WebSocketReadyState.Closed;
-            }
 
             default:
                 await OnCloseReceivedAsync().ConfigureAwait(false);
@@ -82,20 +69,8 @@ public sealed partial class WebSocketConnection
     }
 
     /// <summary>Sends the pong that answers a ping, if the connection is still open.</summary>
-    private async ValueTask AnswerPingAsync(ReadOnlyMemory<byte> payload)
-    {
-        try
-        {
-            if (ReadyState == WebSocketReadyState.Open)
-            {
-                await SendControlFrameAsync(WebSocketOpcode.Pong, payload, CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException)
-        {
-            // The connection failed while answering; it is already terminated, and the next read reports the close.
-        }
-    }
+    private ValueTask AnswerPingAsync(ReadOnlyMemory<byte> payload) =>
+        ReadyState == WebSocketReadyState.Open ? InBackgroundAsync(SendControlFrameAsync(WebSocketOpcode.Pong, payload, CancellationToken.None)) : default;
 
     /// <summary>Answers the latest ping the idle reader consumed.</summary>
     private async Task AnswerIdlePingAsync()
@@ -110,28 +85,19 @@ public sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>Runs the peer's side of the close handshake for a close frame the idle reader consumed.</summary>
-    private async Task CloseReceivedInBackgroundAsync()
+    /// <summary>
+    /// Awaits a send nobody waits for — a pong, a keep-alive ping, the close echo — and swallows the failures that mean
+    /// the transport failed under it: the connection is already terminated, and the next read reports the close.
+    /// </summary>
+    private static async ValueTask InBackgroundAsync(ValueTask send)
     {
         try
         {
-            await OnCloseReceivedAsync().ConfigureAwait(false);
+            await send.ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException)
         {
-            // The transport failed while echoing the close; the connection is already terminated.
-        }
-    }
-
-    private async Task SendKeepAlivePingAsync()
-    {
-        try
-        {
-            await SendStampedPingAsync(CancellationToken.None).ConfigureAwait(false); // stamped: its pong measures the round trip
-        }
-        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException)
-        {
-            // A failed ping means a failed transport; the connection has already been terminated.
+            // See above: nothing left to do.
         }
     }
 }

@@ -273,7 +273,7 @@ public sealed partial class WebSocketConnection
                     if (read.IsCompleted)
                     {
                         // End of stream without a close frame: the browser calls this 1006.
-                        Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+                        Terminate(AbnormalClosure, graceful: false);
                         return CloseResult;
                     }
 

@@ -25,6 +25,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     // Every field of the driver is declared here; the partial files hold behaviour only.
     private static readonly ValueWebSocketReceiveResult CloseResult = new(0, WebSocketMessageType.Close, endOfMessage: true);
 
+    // How a connection ends without a close handshake (the browser's 1006).
+    private static readonly WebSocketCloseInfo AbnormalClosure = new(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false);
+
     // What this driver drives, and over what.
     private readonly WebSocketProtocol _protocol;
     private readonly WebSocketTransport _transport;
@@ -34,11 +37,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Diagnostics.WebSocketMetrics? _metrics;
 
-    // How it ended, for the application.
-    private readonly TaskCompletionSource<WebSocketCloseInfo> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _closedToken = new();
+    // How it ended: told to the application, and the transport let go of (after a failure, with a drain first).
+    private readonly ClosedSignal _closed = new();
+    private readonly TransportRelease _release;
     private readonly long _openedAt = Environment.TickCount64;
-    private Task _transportCompleted = Task.CompletedTask;
     private bool _failed;
     private WebSocket? _webSocket;
 
@@ -68,6 +70,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _logger = settings.Logger;
         _protocol = new WebSocketProtocol(settings.Role, settings.Limits, settings.Extension, settings.ExtensionBits);
         _metrics = settings.Metrics;
+        _release = new TransportRelease(transport, _input, _protocol, _logger, settings.ConnectionId, settings.CloseTimeout);
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _roundTrip = new RoundTripClock(_metrics);
         _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip);
@@ -101,7 +104,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// before <see cref="Closed"/> completes. In a callback registered on it, await <see cref="Closed"/> rather than
     /// blocking on its result: it completes only after the callbacks return.
     /// </summary>
-    public CancellationToken ConnectionClosed => _closedToken.Token;
+    public CancellationToken ConnectionClosed => _closed.Token;
 
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
     public string ConnectionId => _settings.ConnectionId;
@@ -122,7 +125,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     }
 
     /// <summary>Closes the connection at once, without a close handshake. <see cref="Closed"/> reports 1006.</summary>
-    public void Abort() => Terminate(new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+    public void Abort() => Terminate(AbnormalClosure, graceful: false);
 
     /// <summary>Closes with 1000 if still open (waiting at most the close timeout for the peer), then releases the connection.</summary>
     /// <returns>A task that completes when the connection is closed.</returns>
@@ -163,67 +166,25 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 _sender.FlushCorked(); // a corked close frame goes out before the transport is completed
             }
 
-            _transportCompleted = CompleteTransportAsync();
+            _release.Complete(drainFirst: _failed);
         }
         else
         {
-            _transport.Abort();
-            try
-            {
-                _input.CancelPendingRead(); // wakes a pending receive so it reports the close
-            }
-            catch (InvalidOperationException)
-            {
-                // The reader was already completed by the transport.
-            }
+            _release.Abort();
         }
 
         long durationMs = Environment.TickCount64 - _openedAt;
         Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, durationMs);
         _metrics?.ConnectionClosed(info, TimeSpan.FromMilliseconds(durationMs));
 
-        // The token first: its callbacks (group memberships, the request's RequestAborted) have all run by the time
-        // Closed completes, so code that awaits Closed sees the connection gone everywhere.
-        try
-        {
-            _closedToken.Cancel();
-        }
-        catch (AggregateException e)
-        {
-            // A callback registered by the application threw; the connection is closed regardless.
-            Log.TransportFailed(_logger, ConnectionId, e);
-        }
-
-        _closed.TrySetResult(info);
+        _closed.Raise(info, _logger, ConnectionId);
     }
 
     /// <summary>
     /// Completes when the transport has been released: after a failure that includes a bounded linger (see
-    /// <see cref="FailedInputDrain"/>). The server waits for it before letting the request end.
+    /// <see cref="TransportRelease"/>). The server waits for it before letting the request end.
     /// </summary>
-    internal Task TransportCompleted => _transportCompleted;
-
-    private async Task CompleteTransportAsync()
-    {
-        try
-        {
-            if (_failed)
-            {
-                await FailedInputDrain.DrainAsync(_input, _settings.CloseTimeout).ConfigureAwait(false);
-            }
-
-            await _transport.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            if (!_protocol.CloseReceived) // see TransportFailed: after the peer's close frame, a vanished peer is no fault
-            {
-                Log.TransportFailed(_logger, ConnectionId, e);
-            }
-
-            _transport.Abort();
-        }
-    }
+    internal Task TransportCompleted => _release.Completed;
 
     /// <summary>The transport failed under a read or a flush: ends the connection, and returns the exception the caller throws.</summary>
     internal WebSocketException TransportFailed(Exception e)
@@ -238,7 +199,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         // If the peer's close frame already arrived, its code is how the connection ended (RFC 6455 §7.1.5), even if
         // our echo could not be written because the peer closed the TCP connection first.
-        Terminate(_protocol.PeerClose ?? new WebSocketCloseInfo(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false), graceful: false);
+        Terminate(_protocol.PeerClose ?? AbnormalClosure, graceful: false);
         return new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection was closed by the peer without a close handshake.", e);
     }
 }

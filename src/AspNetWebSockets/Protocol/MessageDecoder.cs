@@ -108,6 +108,9 @@ internal sealed class MessageDecoder
     /// <summary>The unmasked payload of the control frame last returned; valid until the next call.</summary>
     public ReadOnlySpan<byte> ControlPayload => _control.AsSpan(0, _controlLength);
 
+    /// <summary><see cref="ControlPayload"/> as memory, for a caller that sends it before decoding on.</summary>
+    public ReadOnlyMemory<byte> ControlPayloadMemory => _control.AsMemory(0, _controlLength);
+
     /// <summary>The type of the message the last <see cref="DecodeStatus.Data"/> belongs to.</summary>
     public WebSocketMessageType MessageType => _messageType;
 

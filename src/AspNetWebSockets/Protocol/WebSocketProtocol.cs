@@ -105,6 +105,12 @@ internal sealed class WebSocketProtocol
     /// <summary>The payload of the ping or pong last reported; valid until the next receive call.</summary>
     public ReadOnlySpan<byte> ControlPayload => _decoder.ControlPayload;
 
+    /// <summary>
+    /// The payload of the pong that answers the ping last reported (RFC 6455 §5.5.3: the ping's own payload). It lives in
+    /// the decoder's buffer, valid until the next receive call: a driver that sends it before decoding on need not copy it.
+    /// </summary>
+    public ReadOnlyMemory<byte> PongPayload => _decoder.ControlPayloadMemory;
+
     /// <summary>The type of the message the last <see cref="ProtocolEvent.Data"/> belongs to.</summary>
     public WebSocketMessageType MessageType => _decoder.MessageType;
 

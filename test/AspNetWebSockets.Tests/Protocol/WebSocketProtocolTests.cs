@@ -105,6 +105,16 @@ public sealed class WebSocketProtocolTests
     }
 
     [Fact]
+    public void A_pings_answer_carries_the_pings_payload()
+    {
+        var protocol = new WebSocketProtocol(WebSocketRole.Server, Limits);
+
+        Assert.Equal(ProtocolEvent.Ping, Receive(protocol, Frames.Masked(WebSocketOpcode.Ping, true, "stamp"u8), new byte[16], out _, out _, out _));
+
+        Assert.Equal("stamp"u8.ToArray(), protocol.PongPayload.ToArray()); // RFC 6455 §5.5.3
+    }
+
+    [Fact]
     public void The_idle_read_takes_whole_control_frames_and_stops_at_a_data_frame()
     {
         var protocol = new WebSocketProtocol(WebSocketRole.Server, Limits);
