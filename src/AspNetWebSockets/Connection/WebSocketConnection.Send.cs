@@ -1,15 +1,12 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
-using System.Text;
 using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
 
 public sealed partial class WebSocketConnection
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>Sends a text message.</summary>
     /// <param name="text">The text; it must be well-formed UTF-16 (no lone surrogates).</param>
     /// <param name="cancellationToken">Stops waiting for the send.</param>
@@ -18,20 +15,10 @@ public sealed partial class WebSocketConnection
     public async ValueTask SendTextAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        int byteCount;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(DataMessage.Utf8Length(text, nameof(text)), 1));
         try
         {
-            byteCount = StrictUtf8.GetByteCount(text);
-        }
-        catch (EncoderFallbackException e)
-        {
-            throw new ArgumentException("The text is not well-formed UTF-16 (lone surrogate).", nameof(text), e);
-        }
-
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(byteCount, 1));
-        try
-        {
-            int length = StrictUtf8.GetBytes(text, buffer);
+            int length = DataMessage.ToUtf8(text, buffer);
             await SendMessageAsync(WebSocketOpcode.Text, buffer.AsMemory(0, length), compress: true, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -45,15 +32,8 @@ public sealed partial class WebSocketConnection
     /// <param name="cancellationToken">Stops waiting for the send.</param>
     /// <returns>A task that completes when the message has been handed to the transport.</returns>
     /// <exception cref="ArgumentException">The bytes are not valid UTF-8.</exception>
-    public ValueTask SendTextAsync(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken = default)
-    {
-        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
-        {
-            throw new ArgumentException("Text messages must be valid UTF-8.", nameof(utf8));
-        }
-
-        return SendMessageAsync(WebSocketOpcode.Text, utf8, compress: true, cancellationToken);
-    }
+    public ValueTask SendTextAsync(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken = default) =>
+        SendMessageAsync(DataMessage.Validate(utf8.Span, WebSocketMessageType.Text, nameof(utf8)), utf8, compress: true, cancellationToken);
 
     /// <summary>Sends a binary message.</summary>
     /// <param name="data">The payload.</param>
@@ -88,23 +68,8 @@ public sealed partial class WebSocketConnection
     /// <param name="compress">Whether to compress when compression was negotiated and the message is at least <see cref="WebSocketCompressionOptions.MinMessageSize"/> bytes.</param>
     /// <param name="cancellationToken">Stops waiting for the send.</param>
     /// <returns>A task that completes when the message has been handed to the transport.</returns>
-    public ValueTask SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType messageType, bool compress, CancellationToken cancellationToken = default)
-    {
-        switch (messageType)
-        {
-            case WebSocketMessageType.Text:
-                if (!System.Text.Unicode.Utf8.IsValid(data.Span))
-                {
-                    throw new ArgumentException("Text messages must be valid UTF-8.", nameof(data));
-                }
-
-                return SendMessageAsync(WebSocketOpcode.Text, data, compress, cancellationToken);
-            case WebSocketMessageType.Binary:
-                return SendMessageAsync(WebSocketOpcode.Binary, data, compress, cancellationToken);
-            default:
-                throw new ArgumentOutOfRangeException(nameof(messageType), messageType, "Use CloseAsync to send a close frame.");
-        }
-    }
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType messageType, bool compress, CancellationToken cancellationToken = default) =>
+        SendMessageAsync(DataMessage.Validate(data.Span, messageType, nameof(data)), data, compress, cancellationToken);
 
     /// <summary>
     /// Starts a streamed (fragmented) message for payloads too large to hold at once. Other messages wait until
@@ -115,11 +80,7 @@ public sealed partial class WebSocketConnection
     /// <returns>A writer that sends each chunk as a fragment.</returns>
     public async ValueTask<WebSocketMessageWriter> BeginMessageAsync(WebSocketMessageType messageType, CancellationToken cancellationToken = default)
     {
-        if (messageType is not (WebSocketMessageType.Text or WebSocketMessageType.Binary))
-        {
-            throw new ArgumentOutOfRangeException(nameof(messageType), messageType, "A streamed message is text or binary.");
-        }
-
+        DataMessage.OpcodeOf(messageType, nameof(messageType));
         await _sender.BeginMessageAsync(cancellationToken).ConfigureAwait(false);
         return new WebSocketMessageWriter(_sender, messageType);
     }

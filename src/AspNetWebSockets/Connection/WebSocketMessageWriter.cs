@@ -11,15 +11,13 @@ namespace AspNetWebSockets;
 public sealed class WebSocketMessageWriter : IAsyncDisposable
 {
     private readonly FrameSender _sender;
-    private readonly WebSocketMessageType _type;
-    private Utf8Validator _utf8;
-    private bool _started;
+    private FragmentSequence _fragments;
     private bool _completed;
 
     internal WebSocketMessageWriter(FrameSender sender, WebSocketMessageType type)
     {
         _sender = sender;
-        _type = type;
+        _fragments = new FragmentSequence(type);
     }
 
     /// <summary>Sends <paramref name="fragment"/> as a non-final fragment. Empty fragments are skipped.</summary>
@@ -73,14 +71,7 @@ public sealed class WebSocketMessageWriter : IAsyncDisposable
 
     private ValueTask SendAsync(ReadOnlyMemory<byte> fragment, bool fin, CancellationToken cancellationToken)
     {
-        if (_type == WebSocketMessageType.Text && !_utf8.TryValidate(fragment.Span, fin))
-        {
-            throw new ArgumentException("Text messages must be valid UTF-8.", nameof(fragment));
-        }
-
-        WebSocketOpcode opcode = _started ? WebSocketOpcode.Continuation
-            : _type == WebSocketMessageType.Text ? WebSocketOpcode.Text : WebSocketOpcode.Binary;
-        _started = true;
+        WebSocketOpcode opcode = _fragments.Next(fragment.Span, fin, nameof(fragment));
         return _sender.SendFragmentAsync(opcode, fin, fragment, cancellationToken);
     }
 
