@@ -1,4 +1,3 @@
-using AspNetWebSockets.Protocol;
 using AspNetWebSockets.Transport;
 
 namespace AspNetWebSockets;
@@ -27,19 +26,6 @@ public sealed partial class WebSocketConnection
     public static WebSocketConnection CreateClient(Stream stream, string? subProtocol, long maxMessageSize, TimeSpan closeTimeout)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessageSize);
-        if (closeTimeout < TimeSpan.Zero && closeTimeout != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(closeTimeout), closeTimeout, "The close timeout must be positive or infinite.");
-        }
-
-        return new WebSocketConnection(new StreamTransport(stream), new WebSocketConnectionSettings
-        {
-            Role = WebSocketRole.Client,
-            Limits = new DecoderLimits(maxMessageSize, maxMessageSize, int.MaxValue),
-            CloseTimeout = closeTimeout,
-            SubProtocol = subProtocol,
-            ConnectionId = "client",
-        });
+        return new WebSocketConnection(new StreamTransport(stream), WebSocketConnectionSettings.ForClient(subProtocol, maxMessageSize, closeTimeout));
     }
 }

@@ -90,7 +90,7 @@ public sealed partial class WebSocketConnection
 
     /// <summary>
     /// Receives one whole message into <paramref name="message"/>; false once the connection has closed. A message that is
-    /// already complete in the input is decoded synchronously (see <see cref="BufferedMessageReader"/>).
+    /// already complete in the input is decoded synchronously (see <see cref="InputDecoder"/>).
     /// </summary>
     private ValueTask<bool> ReceiveIntoAsync(WebSocketMessage message, CancellationToken cancellationToken)
     {
@@ -99,10 +99,10 @@ public sealed partial class WebSocketConnection
         try
         {
             // A token already cancelled takes the general path, which reports the cancellation as it always has.
-            BufferedMessageReader.Progress progress = cancellationToken.IsCancellationRequested
-                ? BufferedMessageReader.Progress.NotStarted
-                : _buffered.TryReceive(message, ref _pendingEvent);
-            if (progress == BufferedMessageReader.Progress.Complete)
+            InputDecoder.Progress progress = cancellationToken.IsCancellationRequested
+                ? InputDecoder.Progress.NotStarted
+                : _decoder.TryReceive(message, ref _pendingEvent);
+            if (progress == InputDecoder.Progress.Complete)
             {
                 return new ValueTask<bool>(true);
             }
@@ -120,19 +120,19 @@ public sealed partial class WebSocketConnection
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, BufferedMessageReader.Progress progress, CancellationToken cancellationToken)
+    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, InputDecoder.Progress progress, CancellationToken cancellationToken)
     {
         try
         {
-            if (progress != BufferedMessageReader.Progress.Partial)
+            if (progress != InputDecoder.Progress.Partial)
             {
                 // NoInput: the synchronous attempt has just found the input empty; no need to look again.
-                bool inputEmpty = progress == BufferedMessageReader.Progress.NoInput;
-                progress = BufferedMessageReader.Progress.NotStarted;
+                bool inputEmpty = progress == InputDecoder.Progress.NoInput;
+                progress = InputDecoder.Progress.NotStarted;
 
                 // Hold no pooled buffer while waiting for the next message (idle connections cost no receive memory),
                 // but keep it when the next message is already here, so a busy stream does not re-grow it every time.
-                if (inputEmpty || !_buffered.InputAvailable())
+                if (inputEmpty || !_decoder.InputAvailable())
                 {
                     message.ReleaseBuffer();
 
@@ -155,23 +155,23 @@ public sealed partial class WebSocketConnection
                     {
                         // What arrived is usually a whole message: decode it from this very read, with a buffer sized
                         // to it at once. Otherwise consume and examine nothing: the receive loop reads the same bytes.
-                        if (cancellationToken.IsCancellationRequested || !_buffered.CanDecode)
+                        if (cancellationToken.IsCancellationRequested || !_decoder.CanDecode)
                         {
                             _input.AdvanceTo(ready.Buffer.Start);
                         }
                         else
                         {
-                            progress = _buffered.Receive(message, ready, ref _pendingEvent);
+                            progress = _decoder.Receive(message, ready, ref _pendingEvent);
                         }
                     }
                 }
 
-                if (progress == BufferedMessageReader.Progress.Complete)
+                if (progress == InputDecoder.Progress.Complete)
                 {
                     return true;
                 }
 
-                if (progress is not BufferedMessageReader.Progress.Partial)
+                if (progress is not InputDecoder.Progress.Partial)
                 {
                     message.Reset();
                 }
@@ -216,6 +216,8 @@ public sealed partial class WebSocketConnection
             // An event the synchronous receive left comes first: it may be the peer's close, which is still to be answered.
             ProtocolEvent received = _pendingEvent;
             _pendingEvent = ProtocolEvent.NeedMoreData;
+            int written = 0;
+            bool endOfMessage = false;
             if (received == ProtocolEvent.NeedMoreData)
             {
                 if (_protocol.CloseReceived || ReadyState == WebSocketReadyState.Closed)
@@ -227,11 +229,7 @@ public sealed partial class WebSocketConnection
                 if (_protocol.HasPendingOutput)
                 {
                     var nothing = new SequenceReader<byte>(ReadOnlySequence<byte>.Empty);
-                    received = _protocol.Receive(ref nothing, buffer.Span, out int decoded, out bool decodedEnd);
-                    if (received == ProtocolEvent.Data)
-                    {
-                        return Received(decoded, decodedEnd);
-                    }
+                    received = _protocol.Receive(ref nothing, buffer.Span, out written, out endOfMessage);
                 }
             }
 
@@ -253,38 +251,30 @@ public sealed partial class WebSocketConnection
                     return CloseResult;
                 }
 
-                ReadOnlySequence<byte> data = read.Buffer;
                 if (read.IsCanceled || ReadyState == WebSocketReadyState.Closed)
                 {
-                    _input.AdvanceTo(data.Start);
+                    _input.AdvanceTo(read.Buffer.Start);
                     return CloseResult;
                 }
 
-                if (!data.IsEmpty)
-                {
-                    _keepAlive.Received(Environment.TickCount64);
-                }
-
-                var reader = new SequenceReader<byte>(data);
-                received = _protocol.Receive(ref reader, buffer.Span, out int written, out bool endOfMessage);
+                received = _decoder.Decode(read, buffer.Span, out written, out endOfMessage);
                 if (received == ProtocolEvent.NeedMoreData)
                 {
-                    _input.AdvanceTo(reader.Position, data.End);
-                    if (read.IsCompleted)
+                    if (!read.IsCompleted)
                     {
-                        // End of stream without a close frame: the browser calls this 1006.
-                        Terminate(AbnormalClosure, graceful: false);
-                        return CloseResult;
+                        continue;
                     }
 
-                    continue;
+                    // End of stream without a close frame: the browser calls this 1006.
+                    Terminate(AbnormalClosure, graceful: false);
+                    return CloseResult;
                 }
+            }
 
-                _input.AdvanceTo(reader.Position);
-                if (received == ProtocolEvent.Data)
-                {
-                    return Received(written, endOfMessage);
-                }
+            if (received == ProtocolEvent.Data)
+            {
+                _metrics?.Received(written, endOfMessage);
+                return new ValueWebSocketReceiveResult(written, _protocol.MessageType, endOfMessage);
             }
 
             if (received == ProtocolEvent.Violation)
@@ -298,12 +288,5 @@ public sealed partial class WebSocketConnection
                 return CloseResult;
             }
         }
-    }
-
-    /// <summary>A data result for the application, counted in the metrics.</summary>
-    private ValueWebSocketReceiveResult Received(int count, bool endOfMessage)
-    {
-        _metrics?.Received(count, endOfMessage);
-        return new ValueWebSocketReceiveResult(count, _protocol.MessageType, endOfMessage);
     }
 }

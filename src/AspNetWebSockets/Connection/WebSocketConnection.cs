@@ -42,13 +42,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly TransportRelease _release;
     private readonly long _openedAt = Environment.TickCount64;
     private bool _failed;
-    private WebSocket? _webSocket;
 
     // Receive: who holds the input (see ReceiveSlot), and the event the synchronous receive decoded but left for the
     // receive loop to act on (NeedMoreData means none; a control frame's payload stays in the protocol object until the
     // next decode).
     private readonly ReceiveSlot _receiveSlot = new();
-    private readonly BufferedMessageReader _buffered;
+    private readonly InputDecoder _decoder;
     private ProtocolEvent _pendingEvent;
 
     // Send: the send side (locks, BufferedAmount, cork, flush); and, in the event-loop mode, what runs completed reads as
@@ -74,7 +73,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _roundTrip = new RoundTripClock(_metrics);
         _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip);
-        _buffered = new BufferedMessageReader(_input, _protocol, _keepAlive, _metrics);
+        _decoder = new InputDecoder(_input, _protocol, _keepAlive, _metrics);
         _sender = new FrameSender(this, _protocol, _output, settings);
         _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();
@@ -109,20 +108,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
     public string ConnectionId => _settings.ConnectionId;
 
-    internal WebSocketRole Role => _protocol.Role;
-
-    /// <summary>The protocol object this connection drives.</summary>
-    internal WebSocketProtocol Engine => _protocol;
-
     /// <summary>When the connection opened, in <see cref="Environment.TickCount64"/> milliseconds (for the lifetime limit).</summary>
     internal long OpenedAt => _openedAt;
 
     /// <summary>The <see cref="WebSocket"/> view of this connection, once the compatibility layer made one (see <c>AsWebSocket</c>).</summary>
-    internal WebSocket? WebSocketView
-    {
-        get => _webSocket;
-        set => _webSocket = value;
-    }
+    internal WebSocket? WebSocketView { get; set; }
 
     /// <summary>Closes the connection at once, without a close handshake. <see cref="Closed"/> reports 1006.</summary>
     public void Abort() => Terminate(AbnormalClosure, graceful: false);

@@ -57,4 +57,27 @@ internal sealed class WebSocketConnectionSettings
 
     /// <summary>Message rate limits, or null when none apply.</summary>
     public WebSocketConnectionRateLimit? RateLimit { get; init; }
+
+    /// <summary>
+    /// The settings of a client-role connection (<see cref="WebSocketConnection.CreateClient"/>): no keep-alive, extensions
+    /// or metrics; <paramref name="maxMessageSize"/> bounds messages and frames alike.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxMessageSize"/> is not positive, or <paramref name="closeTimeout"/> is negative and not infinite.</exception>
+    public static WebSocketConnectionSettings ForClient(string? subProtocol, long maxMessageSize, TimeSpan closeTimeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessageSize);
+        if (closeTimeout < TimeSpan.Zero && closeTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(closeTimeout), closeTimeout, "The close timeout must be positive or infinite.");
+        }
+
+        return new WebSocketConnectionSettings
+        {
+            Role = WebSocketRole.Client,
+            Limits = new DecoderLimits(maxMessageSize, maxMessageSize, int.MaxValue),
+            CloseTimeout = closeTimeout,
+            SubProtocol = subProtocol,
+            ConnectionId = "client",
+        };
+    }
 }

@@ -6,13 +6,15 @@ using AspNetWebSockets.Protocol;
 namespace AspNetWebSockets;
 
 /// <summary>
-/// The synchronous part of a whole-message receive: decodes what is already in a connection's input, frame after frame,
-/// until a message is complete or the input runs out, with one pipe read and one advance. With many messages in flight
-/// that is nearly every message, and it costs no async state machine. A control frame or a violation stops it and is
-/// left for the receive loop, which answers it. Connections with an extension take the general path (payload is staged
-/// for the extension). Its own type: it never waits, and the connection's receive loop is the only one that does.
+/// Decodes a connection's input through its protocol object, without waiting: one step for the receive loop
+/// (<see cref="Decode"/>), or — the synchronous part of a whole-message receive — what is already in the input, frame
+/// after frame, until a message is complete or the input runs out, with one pipe read and one advance
+/// (<see cref="TryReceive"/>). With many messages in flight that is nearly every message, and it costs no async state
+/// machine; a control frame or a violation stops it and is left for the receive loop, which answers it. Connections with
+/// an extension take the general path (payload is staged for the extension). Its own type: the connection's receive loop
+/// is the only code that waits for input.
 /// </summary>
-internal sealed class BufferedMessageReader(PipeReader input, WebSocketProtocol protocol, KeepAliveClock keepAlive, WebSocketMetrics? metrics)
+internal sealed class InputDecoder(PipeReader input, WebSocketProtocol protocol, KeepAliveClock keepAlive, WebSocketMetrics? metrics)
 {
     /// <summary>What a buffered receive got done.</summary>
     public enum Progress : byte
@@ -28,6 +30,24 @@ internal sealed class BufferedMessageReader(PipeReader input, WebSocketProtocol 
 
         /// <summary>A whole message is in the caller's message.</summary>
         Complete,
+    }
+
+    /// <summary>
+    /// One receive-loop step over <paramref name="read"/> (made by the caller, advanced here — examined to its end when the
+    /// protocol needs more): payload into <paramref name="destination"/>, or a control frame, a violation, or nothing yet.
+    /// </summary>
+    public ProtocolEvent Decode(in ReadResult read, Span<byte> destination, out int written, out bool endOfMessage)
+    {
+        ReadOnlySequence<byte> data = read.Buffer;
+        if (!data.IsEmpty)
+        {
+            keepAlive.Received(Environment.TickCount64);
+        }
+
+        var reader = new SequenceReader<byte>(data);
+        ProtocolEvent received = protocol.Receive(ref reader, destination, out written, out endOfMessage);
+        input.AdvanceTo(reader.Position, received == ProtocolEvent.NeedMoreData ? data.End : reader.Position);
+        return received;
     }
 
     /// <summary>Whether buffered decoding applies: not with an extension, nor after the close.</summary>
