@@ -49,8 +49,14 @@ internal readonly struct OutgoingFrame
     public static OutgoingFrame ForSequence(WebSocketOpcode opcode, in ReadOnlySequence<byte> payload) =>
         new(Sequence, opcode, true, 0, default, payload, payload.Length);
 
-    public static OutgoingFrame ForPrepared(ReadOnlyMemory<byte> frame, int payloadLength) =>
-        new(Prepared, default, true, 0, frame, default, payloadLength);
+    /// <summary>
+    /// A message framed once for many connections, as <paramref name="protocol"/>'s connection sends it: the shared bytes
+    /// (see <see cref="WebSocketProtocol.PreparedFrameFor"/>), or — a client must mask — its payload, framed here.
+    /// </summary>
+    public static OutgoingFrame ForPrepared(PreparedMessage message, WebSocketProtocol protocol) =>
+        protocol.Role == WebSocketRole.Server
+            ? new(Prepared, default, true, 0, protocol.PreparedFrameFor(message), default, message.PayloadLength)
+            : ForPayload(message.Opcode, message.Payload);
 
     public void WriteTo(PipeWriter output, WebSocketProtocol protocol)
     {

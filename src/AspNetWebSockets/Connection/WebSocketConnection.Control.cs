@@ -34,7 +34,7 @@ public sealed partial class WebSocketConnection
         switch (ReadyState == WebSocketReadyState.Open ? _keepAlive.Tick(now) : KeepAliveClock.Verdict.Nothing)
         {
             case KeepAliveClock.Verdict.Ping:
-                _ = InBackgroundAsync(SendStampedPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
+                _ = InBackgroundAsync(_roundTrip.SendPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
                 break;
             case KeepAliveClock.Verdict.TimedOut:
                 Log.KeepAliveTimeout(_logger, ConnectionId, (long)_keepAlive.Timeout.TotalMilliseconds);

@@ -13,16 +13,8 @@ public sealed partial class WebSocketConnection
     /// <param name="message">The prepared frame.</param>
     /// <param name="cancellationToken">Stops waiting for the locks or the flush.</param>
     /// <returns>A task that completes when the frame has been handed to the transport.</returns>
-    internal ValueTask SendPreparedAsync(PreparedMessage message, CancellationToken cancellationToken)
-    {
-        if (_protocol.Role != WebSocketRole.Server)
-        {
-            return SendMessageAsync(message.Opcode, message.Payload, compress: false, cancellationToken);
-        }
-
-        // Same lock-write-flush path as every whole-message send, with the frame's bytes written as they are.
-        return _sender.SendMessageAsync(OutgoingFrame.ForPrepared(_protocol.PreparedFrameFor(message), message.PayloadLength), encode: false, cancellationToken);
-    }
+    internal ValueTask SendPreparedAsync(PreparedMessage message, CancellationToken cancellationToken) =>
+        _sender.SendMessageAsync(OutgoingFrame.ForPrepared(message, _protocol), encode: false, cancellationToken);
 
     /// <summary>
     /// Ends the connection at once because it fell too far behind a broadcast (see <see cref="WebSocketGroupsOptions.MaxBufferedAmountPerMember"/>).

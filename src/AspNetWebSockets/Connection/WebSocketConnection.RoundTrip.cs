@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Net.WebSockets;
-using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
 
@@ -21,49 +19,8 @@ public sealed partial class WebSocketConnection
     /// <returns>The round-trip time.</returns>
     /// <exception cref="InvalidOperationException">The connection is not open.</exception>
     /// <exception cref="WebSocketException">The connection closed before the pong arrived.</exception>
-    public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
-    {
-        if (ReadyState != WebSocketReadyState.Open)
-        {
-            throw new InvalidOperationException("The connection is not open.");
-        }
-
-        bool first = _roundTrip.JoinWait(out TaskCompletionSource<TimeSpan> waiter);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, ConnectionClosed);
-        try
-        {
-            if (first)
-            {
-                await SendStampedPingAsync(stop.Token).ConfigureAwait(false);
-            }
-
-            return await waiter.Task.WaitAsync(stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection closed before the pong arrived.");
-        }
-        finally
-        {
-            if (first)
-            {
-                _roundTrip.EndWait(waiter);
-            }
-        }
-    }
-
-    /// <summary>Sends a ping whose payload is the send time, so the matching pong measures the round trip.</summary>
-    private async ValueTask SendStampedPingAsync(CancellationToken cancellationToken)
-    {
-        byte[] payload = ArrayPool<byte>.Shared.Rent(RoundTripClock.StampLength);
-        try
-        {
-            _roundTrip.Stamp(payload);
-            await SendControlFrameAsync(WebSocketOpcode.Ping, payload.AsMemory(0, RoundTripClock.StampLength), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(payload);
-        }
-    }
+    public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>
+        ReadyState == WebSocketReadyState.Open
+            ? _roundTrip.PingAsync(ConnectionClosed, cancellationToken)
+            : Task.FromException<TimeSpan>(new InvalidOperationException("The connection is not open."));
 }

@@ -71,10 +71,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _metrics = settings.Metrics;
         _release = new TransportRelease(transport, _input, _protocol, _logger, settings.ConnectionId, settings.CloseTimeout);
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
-        _roundTrip = new RoundTripClock(_metrics);
+        _sender = new FrameSender(this, _protocol, _output, settings);
+        _roundTrip = new RoundTripClock(_sender, _metrics);
         _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip);
         _decoder = new InputDecoder(_input, _protocol, _keepAlive, _metrics);
-        _sender = new FrameSender(this, _protocol, _output, settings);
         _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
