@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace AspNetWebSockets;
 
@@ -19,6 +20,8 @@ internal sealed class FrameSender
     private readonly WebSocketProtocol _protocol;
     private readonly PipeWriter _output;
     private readonly WebSocketMetrics? _metrics;
+    private readonly ILogger _logger;
+    private readonly string _connectionId;
     private readonly long _maxBufferedAmount;
     private readonly bool _dropSlowConsumers;
 
@@ -33,6 +36,8 @@ internal sealed class FrameSender
         _protocol = protocol;
         _output = output;
         _metrics = settings.Metrics;
+        _logger = settings.Logger;
+        _connectionId = settings.ConnectionId;
         _maxBufferedAmount = settings.MaxBufferedAmount;
         _dropSlowConsumers = settings.SlowConsumerPolicy == WebSocketSlowConsumerPolicy.Drop;
         Cork = new OutputCork(this);
@@ -351,7 +356,7 @@ internal sealed class FrameSender
         }
 
         Interlocked.Add(ref _bufferedAmount, -count);
-        Log.SlowConsumerDropped(_connection.Logger, _connection.ConnectionId, buffered, _maxBufferedAmount);
+        Log.SlowConsumerDropped(_logger, _connectionId, buffered, _maxBufferedAmount);
         _connection.TerminateSlowConsumer(WebSocketCloseCode.PolicyViolation, "slow consumer");
         throw new WebSocketException(WebSocketError.InvalidState, "The peer is not reading fast enough; the connection was dropped (MaxBufferedAmount).");
     }

@@ -28,9 +28,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     // How a connection ends without a close handshake (the browser's 1006).
     private static readonly WebSocketCloseInfo AbnormalClosure = new(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false);
 
-    // What this driver drives, and over what.
+    // What this driver drives, and over what (the transport itself is held by _release, which ends it).
     private readonly WebSocketProtocol _protocol;
-    private readonly WebSocketTransport _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly WebSocketConnectionSettings _settings;
@@ -62,7 +61,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
     {
-        _transport = transport;
         _input = transport.Input;
         _output = transport.Output;
         _settings = settings;
