@@ -117,6 +117,22 @@ internal sealed class FrameSender
     public ValueTask SendControlAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         WriteFrameAsync(OutgoingFrame.ForPayload(opcode, payload), requireOpen: false, cancellationToken);
 
+    /// <summary>
+    /// Awaits a send nobody waits for — a pong, a keep-alive ping, the close echo — and swallows the failures that mean
+    /// the transport failed under it: the connection is already terminated, and the next read reports the close.
+    /// </summary>
+    public static async ValueTask InBackgroundAsync(ValueTask send)
+    {
+        try
+        {
+            await send.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException)
+        {
+            // See above: nothing left to do.
+        }
+    }
+
     /// <summary>Takes the message lock for a streamed message; release it with <see cref="EndMessage"/>.</summary>
     public ValueTask BeginMessageAsync(CancellationToken cancellationToken)
     {

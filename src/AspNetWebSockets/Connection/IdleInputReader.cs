@@ -22,7 +22,7 @@ namespace AspNetWebSockets;
 /// bounds the answer's latency by the tick period (at most 1 s; a quarter of the keep-alive interval or timeout when
 /// those are shorter), well inside the ping timeouts of clients and proxies.
 /// </remarks>
-internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protocol, ReceiveSlot slot, KeepAliveClock keepAlive, RoundTripClock roundTrip)
+internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protocol, ReceiveSlot slot, KeepAliveClock keepAlive, RoundTripClock roundTrip, FrameSender sender)
 {
     // The payload of the pong that answers the latest ping consumed here (made on the first one), and 1 while that pong
     // has not been handed to the transport yet.
@@ -36,7 +36,7 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
         /// <summary>Nothing to act on.</summary>
         Nothing,
 
-        /// <summary>Pings were consumed: send <see cref="Pong"/>, then call <see cref="PongSent"/>.</summary>
+        /// <summary>Pings were consumed: answer the latest with <see cref="AnswerAsync"/>.</summary>
         Ping,
 
         /// <summary>The peer's close frame was consumed (the protocol recorded it): run the peer's side of the close handshake.</summary>
@@ -46,11 +46,24 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
         PeerGone,
     }
 
-    /// <summary>The pong to send after <see cref="Outcome.Ping"/>; stable until <see cref="PongSent"/>.</summary>
-    public ReadOnlyMemory<byte> Pong => _pong.AsMemory(0, _pongLength);
-
-    /// <summary>The pong was handed to the transport (or could not be): the next peek may consume pings again.</summary>
-    public void PongSent() => Volatile.Write(ref _pongInFlight, 0);
+    /// <summary>
+    /// After <see cref="Outcome.Ping"/>, outside the receive slot: sends the pong that answers the latest ping consumed, if
+    /// the connection is still open. Once it has gone (or could not), the next peek may consume pings again.
+    /// </summary>
+    public async Task AnswerAsync()
+    {
+        try
+        {
+            if (protocol.State == WebSocketReadyState.Open)
+            {
+                await FrameSender.InBackgroundAsync(sender.SendControlAsync(WebSocketOpcode.Pong, _pong.AsMemory(0, _pongLength), CancellationToken.None)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _pongInFlight, 0);
+        }
+    }
 
     /// <summary>
     /// Peeks at the input if no receive holds it. <paramref name="leftForReceiveLoop"/> is the event the last receive

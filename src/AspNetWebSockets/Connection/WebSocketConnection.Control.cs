@@ -24,17 +24,17 @@ public sealed partial class WebSocketConnection
                 Terminate(AbnormalClosure, graceful: false);
                 return;
             case IdleInputReader.Outcome.Ping:
-                _ = AnswerIdlePingAsync();
+                _ = _idleInput.AnswerAsync();
                 break;
             case IdleInputReader.Outcome.Close:
-                _ = InBackgroundAsync(OnCloseReceivedAsync()); // moves to Closing before it first waits
+                _ = FrameSender.InBackgroundAsync(OnCloseReceivedAsync()); // moves to Closing before it first waits
                 break;
         }
 
         switch (ReadyState == WebSocketReadyState.Open ? _keepAlive.Tick(now) : KeepAliveClock.Verdict.Nothing)
         {
             case KeepAliveClock.Verdict.Ping:
-                _ = InBackgroundAsync(_roundTrip.SendPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
+                _ = FrameSender.InBackgroundAsync(_roundTrip.SendPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
                 break;
             case KeepAliveClock.Verdict.TimedOut:
                 Log.KeepAliveTimeout(_logger, ConnectionId, (long)_keepAlive.Timeout.TotalMilliseconds);
@@ -57,47 +57,18 @@ public sealed partial class WebSocketConnection
                 return false;
 
             case ProtocolEvent.Ping:
-                // Sent from the protocol's buffer: nothing is decoded until this returns, and the receive slot keeps the
-                // idle reader out meanwhile.
-                await AnswerPingAsync(_protocol.PongPayload).ConfigureAwait(false);
+                // Answered from the protocol's buffer: nothing is decoded until this returns, and the receive slot keeps
+                // the idle reader out meanwhile.
+                if (ReadyState == WebSocketReadyState.Open)
+                {
+                    await FrameSender.InBackgroundAsync(SendControlFrameAsync(WebSocketOpcode.Pong, _protocol.PongPayload, CancellationToken.None)).ConfigureAwait(false);
+                }
+
                 return ReadyState == WebSocketReadyState.Closed;
 
             default:
                 await OnCloseReceivedAsync().ConfigureAwait(false);
                 return true;
-        }
-    }
-
-    /// <summary>Sends the pong that answers a ping, if the connection is still open.</summary>
-    private ValueTask AnswerPingAsync(ReadOnlyMemory<byte> payload) =>
-        ReadyState == WebSocketReadyState.Open ? InBackgroundAsync(SendControlFrameAsync(WebSocketOpcode.Pong, payload, CancellationToken.None)) : default;
-
-    /// <summary>Answers the latest ping the idle reader consumed.</summary>
-    private async Task AnswerIdlePingAsync()
-    {
-        try
-        {
-            await AnswerPingAsync(_idleInput.Pong).ConfigureAwait(false);
-        }
-        finally
-        {
-            _idleInput.PongSent();
-        }
-    }
-
-    /// <summary>
-    /// Awaits a send nobody waits for — a pong, a keep-alive ping, the close echo — and swallows the failures that mean
-    /// the transport failed under it: the connection is already terminated, and the next read reports the close.
-    /// </summary>
-    private static async ValueTask InBackgroundAsync(ValueTask send)
-    {
-        try
-        {
-            await send.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException)
-        {
-            // See above: nothing left to do.
         }
     }
 }

@@ -71,7 +71,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _sender = new FrameSender(this, _protocol, _output, settings);
         _roundTrip = new RoundTripClock(_sender, _metrics);
-        _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip);
+        _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip, _sender);
         _decoder = new InputDecoder(_input, _protocol, _keepAlive, _metrics);
         _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();
