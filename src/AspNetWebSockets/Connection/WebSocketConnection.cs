@@ -121,6 +121,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     internal WebSocketRole Role => _protocol.Role;
 
+    /// <summary>What this connection runs over (for tests and diagnostics).</summary>
+    internal WebSocketTransport Transport => _transport;
+
     /// <summary>The protocol object this connection drives.</summary>
     internal WebSocketProtocol Engine => _protocol;
 
