@@ -17,6 +17,9 @@ public enum TransportMode
 
     /// <summary>Kestrel on 127.0.0.1, server reading the upgrade stream.</summary>
     KestrelStream,
+
+    /// <summary>Kestrel on 127.0.0.1 over the lean transport: the socket handed to the WebSocket after the upgrade.</summary>
+    KestrelLean,
 }
 
 /// <summary>
@@ -35,7 +38,7 @@ public sealed class TestApp : IAsyncDisposable
 
     public TransportMode Mode { get; }
 
-    public static TheoryData<TransportMode> AllModes => new(TransportMode.InMemory, TransportMode.KestrelPipes, TransportMode.KestrelStream);
+    public static TheoryData<TransportMode> AllModes => new(TransportMode.InMemory, TransportMode.KestrelPipes, TransportMode.KestrelStream, TransportMode.KestrelLean);
 
     /// <summary>The http:// base address (Kestrel modes only).</summary>
     public Uri HttpAddress => new(App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -63,6 +66,7 @@ public sealed class TestApp : IAsyncDisposable
         builder.Services.AddWebSockets(o =>
         {
             o.UseTransportPipes = mode != TransportMode.KestrelStream;
+            o.LeanConnections = mode == TransportMode.KestrelLean;
             configure?.Invoke(o);
         });
         services?.Invoke(builder.Services);

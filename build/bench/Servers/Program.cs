@@ -36,6 +36,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 string mode = "ours";
 bool inlineScheduling = false;
 bool eventLoop = false;
+bool lean = false;
 bool? waitForData = null;
 int? ioQueueCount = null;
 for (int i = 0; i < args.Length; i++)
@@ -45,6 +46,8 @@ for (int i = 0; i < args.Length; i++)
     // instead of hopping to its IOQueue (SocketTransportOptions.UnsafePreferInlineScheduling).
     if (args[i] == "--inline-scheduling") inlineScheduling = true;
     if (args[i] == "--event-loop") eventLoop = true;
+    // Lean connections (WebSocketServerOptions.LeanConnections): our epoll transport, the socket handed over after the 101.
+    if (args[i] == "--lean") lean = true;
     if (args[i] == "--wait-for-data" && i + 1 < args.Length) waitForData = bool.Parse(args[i + 1]);
     if (args[i] == "--io-queue-count" && i + 1 < args.Length) ioQueueCount = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
@@ -53,9 +56,9 @@ if (mode is not ("ours" or "builtin" or "rawtcp" or "ours-broadcast" or "builtin
     Console.Error.WriteLine("usage: BenchServers --mode ours|builtin|rawtcp|ours-broadcast|builtin-broadcast [--event-loop]");
     return 2;
 }
-if (eventLoop && mode is not ("ours" or "ours-broadcast"))
+if ((eventLoop || lean) && mode is not ("ours" or "ours-broadcast"))
 {
-    Console.Error.WriteLine("--event-loop applies to --mode ours and ours-broadcast (it is AspNetWebSockets' switch)");
+    Console.Error.WriteLine("--event-loop and --lean apply to --mode ours and ours-broadcast (they are AspNetWebSockets' switches)");
     return 2;
 }
 
@@ -82,7 +85,7 @@ builder.WebHost.ConfigureKestrel(k =>
 });
 
 if (mode == "ours")
-    builder.Services.AddWebSockets(o => { o.UseTransportPipes = true; o.AllowAnyOrigin = true; });
+    builder.Services.AddWebSockets(o => { o.UseTransportPipes = true; o.AllowAnyOrigin = true; o.LeanConnections = lean; });
 if (mode == "ours-broadcast")
 {
     builder.Services.AddWebSockets(o =>
@@ -90,6 +93,7 @@ if (mode == "ours-broadcast")
         o.UseTransportPipes = true;
         o.AllowAnyOrigin = true;
         o.KeepAliveInterval = Timeout.InfiniteTimeSpan;
+        o.LeanConnections = lean;
     });
     builder.Services.AddWebSocketGroups();
 }
@@ -154,7 +158,8 @@ _ = Task.Run(() =>
                 GC.WaitForPendingFinalizers();
             }
             Thread.Sleep(200);
-            Console.WriteLine($"GC {ReadRss()} {GC.GetTotalMemory(false)}");
+            var info = GC.GetGCMemoryInfo();
+            Console.WriteLine($"GC {ReadRss()} {GC.GetTotalMemory(false)} committed={info.TotalCommittedBytes} heap={info.HeapSizeBytes} frag={info.FragmentedBytes}");
             Console.Out.Flush();
         }
         else if (line == "quit") break;

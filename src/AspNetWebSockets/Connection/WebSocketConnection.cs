@@ -28,8 +28,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     // How a connection ends without a close handshake (the browser's 1006).
     private static readonly WebSocketCloseInfo AbnormalClosure = new(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false);
 
-    // What this driver drives, and over what (the transport itself is held by _release, which ends it).
+    // What this driver drives, and over what (_release ends the transport).
     private readonly WebSocketProtocol _protocol;
+    private readonly WebSocketTransport _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly WebSocketConnectionSettings _settings;
@@ -61,6 +62,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
     {
+        _transport = transport;
         _input = transport.Input;
         _output = transport.Output;
         _settings = settings;
@@ -105,6 +107,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
     public string ConnectionId => _settings.ConnectionId;
+
+    /// <summary>What this connection runs over (for tests and diagnostics).</summary>
+    internal WebSocketTransport Transport => _transport;
 
     /// <summary>When the connection opened, in <see cref="Environment.TickCount64"/> milliseconds (for the lifetime limit).</summary>
     internal long OpenedAt => _openedAt;

@@ -52,4 +52,10 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Information, "Event-loop mode: Kestrel's inline scheduling on; inline socket completions {InlineCompletions}.", EventName = "EventLoopMode")]
     public static partial void EventLoopMode(ILogger logger, string inlineCompletions);
+
+    [LoggerMessage(16, LogLevel.Warning, "Lean transport: accepting a connection failed (errno {Errno}: out of descriptors or memory); retrying in 10 ms.", EventName = "AcceptFailed")]
+    public static partial void AcceptFailed(ILogger logger, int errno);
+
+    [LoggerMessage(17, LogLevel.Error, "Lean transport: an event loop callback failed.", EventName = "EventLoopCallbackFailed")]
+    public static partial void EventLoopCallbackFailed(ILogger logger, Exception exception);
 }

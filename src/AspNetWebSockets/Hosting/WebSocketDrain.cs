@@ -144,5 +144,19 @@ internal sealed class WebSocketDrain : IWebSocketDrain
                 entry.Key.Abort();
             }
         }
+
+        if (forShutdown)
+        {
+            // Lean connections' handlers outlive their requests, so Kestrel's own shutdown does not wait for them: the
+            // code after a handler's receive loop (cleanup, presence) runs before the host stops, as on the classic path.
+            try
+            {
+                await _server.WhenDetachedEndedAsync().WaitAsync(_server.Options.ShutdownTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A handler that ignores its closed connection: the host's own shutdown timeout bounds it from here.
+            }
+        }
     }
 }

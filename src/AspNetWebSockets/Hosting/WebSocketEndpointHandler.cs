@@ -6,6 +6,7 @@ using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Handshake;
 using AspNetWebSockets.Protocol;
 using AspNetWebSockets.Transport;
+using AspNetWebSockets.Transport.Linux;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -22,9 +23,27 @@ namespace AspNetWebSockets.Hosting;
 internal sealed class WebSocketEndpointHandler
 {
     private readonly RequestDelegate _handler;
+    private readonly bool _canDetach;
     private WebSocketEndpointSettings? _settings;
 
-    public WebSocketEndpointHandler(RequestDelegate handler) => _handler = handler;
+    /// <param name="handler">The application's handler, bound to the request.</param>
+    /// <param name="canDetach">
+    /// Whether the handler may outlive the request (a lean connection): true when it binds nothing that reads the
+    /// request after its start (see <see cref="CanOutliveRequest"/>).
+    /// </param>
+    public WebSocketEndpointHandler(RequestDelegate handler, bool canDetach)
+    {
+        _handler = handler;
+        _canDetach = canDetach;
+    }
+
+    /// <summary>
+    /// Whether a handler with these parameters can run after the request ended: its parameters are bound when it starts
+    /// (route values, query, headers, services, the user, the connection), except <c>HttpContext</c>,
+    /// <c>HttpRequest</c> and <c>HttpResponse</c>, which it would keep reading; Kestrel recycles them with the request.
+    /// </summary>
+    internal static bool CanOutliveRequest(System.Reflection.ParameterInfo[] parameters) =>
+        !parameters.Any(static p => p.ParameterType == typeof(HttpContext) || p.ParameterType == typeof(HttpRequest) || p.ParameterType == typeof(HttpResponse));
 
     /// <remarks>
     /// Not async itself: the handshake checks run synchronously and only an accepted upgrade enters an async method, so a
@@ -62,24 +81,90 @@ internal sealed class WebSocketEndpointHandler
             return Task.CompletedTask;
         }
 
-        return AcceptAsync(context, server, settings, connect, upgrade, subProtocol, extensions);
+        return AcceptAsync(context, server, settings, connect, upgrade, subProtocol, extensions, LeanHandOver(context, server, connect));
     }
 
-    /// <summary>Upgrades, runs the handler and ends the connection; releases the reserved connection slot whatever happens.</summary>
-    private async Task AcceptAsync(HttpContext context, WebSocketServer server, WebSocketEndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions)
+    /// <summary>
+    /// The lean transport's hand-over, where it applies: lean connections on, an HTTP/1.1 upgrade on a connection of
+    /// the lean transport whose pipe nothing replaced (TLS and other connection middleware wrap it: those bytes are not
+    /// the socket's), and a handler that can outlive the request.
+    /// </summary>
+    private IEpollHandOverFeature? LeanHandOver(HttpContext context, WebSocketServer server, IHttpExtendedConnectFeature? connect) =>
+        _canDetach && connect is null && server.Options.LeanConnections
+        && context.Features.Get<IEpollHandOverFeature>() is { } handOver
+        && ReferenceEquals(context.Features.Get<IConnectionTransportFeature>()?.Transport, handOver)
+            ? handOver
+            : null;
+
+    /// <summary>
+    /// Upgrades, starts the handler, and runs the connection to its end; releases the reserved connection slot whatever
+    /// happens. On a lean connection (<paramref name="handOver"/>) the socket leaves Kestrel, the handler gets a service
+    /// scope of the connection's own, and the request ends at the handler's first wait, so Kestrel frees its connection
+    /// and request objects; the rest runs detached, tracked by the server for shutdown.
+    /// </summary>
+    private async Task AcceptAsync(HttpContext context, WebSocketServer server, WebSocketEndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions, IEpollHandOverFeature? handOver)
+    {
+        // The request's own scope is disposed when the request ends; a lean connection's scoped services must live as
+        // long as the connection.
+        AsyncServiceScope? scope = handOver is null ? null : context.RequestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+        WebSocketConnection connection;
+        Task handler;
+        try
+        {
+            if (scope is { } own)
+            {
+                context.RequestServices = own.ServiceProvider;
+            }
+
+            connection = await UpgradeAsync(
+                context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout, settings.RateLimiter, handOver).ConfigureAwait(false);
+            context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
+            Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
+            handler = StartHandler(connection, context);
+        }
+        catch
+        {
+            server.ReleaseConnection();
+            await DisposeAsync(scope).ConfigureAwait(false);
+            throw;
+        }
+
+        Task run = RunAsync(server, connection, handler, scope);
+        if (handOver is null)
+        {
+            await run.ConfigureAwait(false);
+        }
+        else
+        {
+            server.TrackDetached(run);
+        }
+    }
+
+    /// <summary>
+    /// The handler's opening run (up to its first wait) holds the I/O thread like any receive callback, and handles the
+    /// messages that arrived before its first read: in the event-loop mode it is corked and timed too.
+    /// </summary>
+    private Task StartHandler(WebSocketConnection connection, HttpContext context)
     {
         try
         {
-            WebSocketConnection connection = await UpgradeAsync(
-                context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout, settings.RateLimiter).ConfigureAwait(false);
-            context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
-            Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
+            return connection.StartHandler(_handler.Invoke, context);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
+    }
+
+    /// <summary>A connection's life after its handler started: the handler's run, the close, the slot and the scope.</summary>
+    private static async Task RunAsync(WebSocketServer server, WebSocketConnection connection, Task handler, AsyncServiceScope? scope)
+    {
+        try
+        {
             int closeCode = WebSocketCloseCode.NormalClosure;
             try
             {
-                // The handler's opening run (up to its first wait) holds the I/O thread like any receive callback, and
-                // handles the messages that arrived before its first read: in the event-loop mode it is corked and timed too.
-                await connection.StartHandler(_handler.Invoke, context).ConfigureAwait(false);
+                await handler.ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -95,8 +180,11 @@ internal sealed class WebSocketEndpointHandler
         finally
         {
             server.ReleaseConnection();
+            await DisposeAsync(scope).ConfigureAwait(false);
         }
     }
+
+    private static ValueTask DisposeAsync(AsyncServiceScope? scope) => scope?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>
     /// After the application is done with a connection (MapWebSocket handler or drop-in request): closes it with
@@ -142,7 +230,8 @@ internal sealed class WebSocketEndpointHandler
         NegotiatedExtensions extensions,
         TimeSpan keepAliveInterval,
         TimeSpan keepAliveTimeout,
-        WebSocketMessageRateLimiter? rateLimiter = null)
+        WebSocketMessageRateLimiter? rateLimiter = null,
+        IEpollHandOverFeature? handOver = null)
     {
         IHeaderDictionary headers = context.Response.Headers;
         if (connect is null)
@@ -183,7 +272,9 @@ internal sealed class WebSocketEndpointHandler
 
         WebSocketActivitySource.StopUpgrade(upgradeSpan, error: null);
         Activity? connectionSpan = WebSocketActivitySource.StartConnection(context, traceParent, subProtocol, extensions.Header);
-        WebSocketTransport transport = SelectTransport(context, server.Options, stream, abortConnection);
+        WebSocketTransport transport = handOver is not null
+            ? new LeanTransport(handOver.HandOver() ?? throw new IOException("The connection closed during the upgrade."))
+            : SelectTransport(context, server.Options, stream, abortConnection);
 
         var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
         {

@@ -66,7 +66,7 @@ public static class WebSocketEndpointRouteBuilderExtensions
             ThrowOnBadRequest = true,
         });
 
-        var endpointHandler = new WebSocketEndpointHandler(bound.RequestDelegate);
+        var endpointHandler = new WebSocketEndpointHandler(bound.RequestDelegate, WebSocketEndpointHandler.CanOutliveRequest(handler.Method.GetParameters()));
         IEndpointConventionBuilder builder = endpoints.Map(routePattern, endpointHandler.InvokeAsync);
         builder.Add(b =>
         {

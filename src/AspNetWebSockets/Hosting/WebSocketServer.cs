@@ -92,6 +92,45 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
 
     public void ReleaseConnection() => Interlocked.Decrement(ref _reserved);
 
+    private int _detached;
+    private TaskCompletionSource? _detachedEnded;
+
+    /// <summary>
+    /// Counts a lean connection's run, which outlives its request (so Kestrel's shutdown does not wait for it); the
+    /// server's shutdown waits for these (<see cref="WhenDetachedEndedAsync"/>).
+    /// </summary>
+    public async void TrackDetached(Task run)
+    {
+        Interlocked.Increment(ref _detached);
+        try
+        {
+            await run.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.TransportFailed(Logger, "detached", e); // RunDetachedAsync handles its own failures; this is a last resort
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _detached) == 0)
+            {
+                Volatile.Read(ref _detachedEnded)?.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Completes when no lean connection's run is left.</summary>
+    public Task WhenDetachedEndedAsync()
+    {
+        if (Volatile.Read(ref _detached) == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        TaskCompletionSource ended = LazyInitializer.EnsureInitialized(ref _detachedEnded, static () => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return Volatile.Read(ref _detached) == 0 ? Task.CompletedTask : ended.Task;
+    }
+
     public void Register(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
 
     public void Unregister(WebSocketConnection connection) => _connections.TryRemove(connection, out _);

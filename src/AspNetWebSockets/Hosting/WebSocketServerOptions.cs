@@ -116,6 +116,15 @@ public sealed class WebSocketServerOptions
     /// </summary>
     public bool UseTransportPipes { get; set; } = true;
 
+    /// <summary>
+    /// Lean connections: Kestrel listens through a transport of our own (Linux epoll, one event loop per core), and once
+    /// a plain-text HTTP/1.1 upgrade is done the socket is handed to the WebSocket and the HTTP request ends, so Kestrel
+    /// frees its connection and request objects. An idle connection then holds no buffer, no pipe and no HTTP object.
+    /// Applies on Linux (x64, ARM64) to IP end points; TLS, HTTP/2 and handlers that take <c>HttpContext</c>,
+    /// <c>HttpRequest</c> or <c>HttpResponse</c> keep the classic path. Default false.
+    /// </summary>
+    public bool LeanConnections { get; set; }
+
     /// <summary>Traces on the <c>AspNetWebSockets</c> activity source; per-message spans are off by default.</summary>
     public WebSocketTracingOptions Tracing { get; } = new();
 

@@ -1,5 +1,6 @@
 using AspNetWebSockets;
 using AspNetWebSockets.Hosting;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -44,6 +45,9 @@ public static class WebSocketServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IWebSocketConnectionListener, AspNetWebSockets.Authentication.AuthenticationExpiryListener>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WebSocketLifetimeLimiter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KestrelServerOptions>, WebSocketKestrelLimitsSetup>());
+
+        // Kestrel asks the transport factories registered last first; this one declines unless lean connections apply.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConnectionListenerFactory, LeanTransportFactory>());
         return services;
     }
 }

@@ -26,4 +26,20 @@ internal static class HostingAssert
         Assert.Fail($"Expected the handshake to be refused with {status}, but the connection opened (subprotocol '{connection.Protocol}').");
         throw new InvalidOperationException("unreachable");
     }
+
+    /// <summary>Polls <paramref name="condition"/> (every 20 ms, at most 10 s) until it holds; fails with <paramref name="message"/> otherwise.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string message)
+    {
+        for (int i = 0; i < 500; i++)
+        {
+            if (condition())
+            {
+                return;
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(condition(), message);
+    }
 }

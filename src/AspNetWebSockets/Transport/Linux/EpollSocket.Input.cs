@@ -1,0 +1,261 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace AspNetWebSockets.Transport.Linux;
+
+/// <summary>The input side: what the loop receives, and the <see cref="PipeReader"/> contract over it.</summary>
+internal sealed unsafe partial class EpollSocket
+{
+    /// <summary>The next read: what is unread now if the reader has not examined all of it, else waits for more.</summary>
+    public ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (TryReadLocked(out ReadResult result))
+            {
+                return new ValueTask<ReadResult>(result);
+            }
+
+            if (_readWaiting)
+            {
+                throw new InvalidOperationException("Only one read may be pending at a time.");
+            }
+
+            _readWaiting = true;
+            _read.Reset();
+            if (cancellationToken.CanBeCanceled)
+            {
+                _readCancellation = cancellationToken.UnsafeRegister(static (state, token) => ((EpollSocket)state!).CancelRead(token), this);
+            }
+
+            return new ValueTask<ReadResult>(this, _read.Version);
+        }
+    }
+
+    /// <summary>What <see cref="PipeReader.TryRead"/> returns: the unread bytes if there are any not yet examined, or the end.</summary>
+    public bool TryRead(out ReadResult result)
+    {
+        lock (_gate)
+        {
+            return TryReadLocked(out result);
+        }
+    }
+
+    /// <summary>Marks the bytes before <paramref name="consumed"/> as used and those before <paramref name="examined"/> as seen.</summary>
+    public void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        lock (_gate)
+        {
+            if (_in is not null && (consumed.GetObject() is not null || examined.GetObject() is not null))
+            {
+                int consumedIndex = consumed.GetObject() is null ? _inStart : consumed.GetInteger();
+                int examinedIndex = examined.GetObject() is null ? consumedIndex : examined.GetInteger();
+                if (consumedIndex < _inStart || consumedIndex > _inEnd || examinedIndex < consumedIndex || examinedIndex > _inEnd)
+                {
+                    throw new InvalidOperationException("The position is outside the last read's buffer.");
+                }
+
+                _inStart = consumedIndex;
+                _inExamined = Math.Max(_inExamined, examinedIndex);
+            }
+
+            _readerHolds = false;
+            if (_inStart == _inEnd && _in is not null)
+            {
+                // Everything was used: an idle connection holds no receive buffer.
+                ArrayPool<byte>.Shared.Return(_in);
+                _in = null;
+                _inStart = _inEnd = _inExamined = 0;
+            }
+
+            if (_receivePaused && !_closed)
+            {
+                ReceiveLocked(); // no read waits now (the reader is the caller): the next one sees what came
+            }
+        }
+    }
+
+    /// <summary>Makes the pending read (or the next one) return at once with <see cref="ReadResult.IsCanceled"/>.</summary>
+    public void CancelPendingRead()
+    {
+        bool complete;
+        lock (_gate)
+        {
+            _cancelNextRead = true;
+            complete = ReadReadyLocked();
+        }
+
+        if (complete)
+        {
+            CompleteRead();
+        }
+    }
+
+    private void CancelRead(CancellationToken token)
+    {
+        lock (_gate)
+        {
+            if (!_readWaiting)
+            {
+                return;
+            }
+
+            _readWaiting = false;
+        }
+
+        _read.SetException(new OperationCanceledException(token));
+    }
+
+    private bool TryReadLocked(out ReadResult result)
+    {
+        if (_cancelNextRead)
+        {
+            _cancelNextRead = false;
+            result = new ReadResult(UnreadLocked(), isCanceled: true, isCompleted: _inputEnded);
+            _readerHolds = _in is not null;
+            return true;
+        }
+
+        if (_inEnd > _inExamined || (_inputEnded && _inEnd >= _inExamined))
+        {
+            result = new ReadResult(UnreadLocked(), isCanceled: false, isCompleted: _inputEnded);
+            _readerHolds = _in is not null;
+            return true;
+        }
+
+        if (_receivePaused && !_closed)
+        {
+            // Nothing new, but the loop left bytes in the kernel: take them now.
+            ReceiveLocked();
+            return TryReadLocked(out result);
+        }
+
+        result = default;
+        return false;
+    }
+
+    private ReadOnlySequence<byte> UnreadLocked() => _in is null
+        ? ReadOnlySequence<byte>.Empty
+        : new ReadOnlySequence<byte>(_in, _inStart, _inEnd - _inStart);
+
+    /// <summary>Whether a waiting read can complete now (new bytes, the end, or a cancel); if so it is no longer waiting.</summary>
+    private bool ReadReadyLocked()
+    {
+        if (!_readWaiting || !(_cancelNextRead || _inEnd > _inExamined || _inputEnded))
+        {
+            return false;
+        }
+
+        _readWaiting = false;
+        return true;
+    }
+
+    /// <summary>Completes the read that <see cref="ReadReadyLocked"/> released, with what is there now.</summary>
+    private void CompleteRead()
+    {
+        ReadResult result;
+        lock (_gate)
+        {
+            bool canceled = _cancelNextRead;
+            _cancelNextRead = false;
+            result = new ReadResult(UnreadLocked(), canceled, _inputEnded);
+            _readerHolds = _in is not null;
+        }
+
+        _read.SetResult(result);
+    }
+
+    /// <summary>Receives until the kernel has nothing more (EAGAIN), the peer closed, or enough unread bytes wait.</summary>
+    private void ReceiveLocked()
+    {
+        _receivePaused = false;
+        while (!_inputEnded)
+        {
+            if (_inEnd - _inExamined >= InputPauseThreshold || !EnsureReceiveSpaceLocked())
+            {
+                _receivePaused = true; // resumed by AdvanceTo or the next read
+                return;
+            }
+
+            nint received;
+            fixed (byte* buffer = &_in![_inEnd])
+            {
+                received = Libc.recv(_fd, buffer, _in.Length - _inEnd, 0);
+            }
+
+            if (received > 0)
+            {
+                _inEnd += (int)received;
+                continue;
+            }
+
+            if (received < 0)
+            {
+                int error = Libc.LastError;
+                if (error == Libc.EINTR)
+                {
+                    continue;
+                }
+
+                if (error == Libc.EAGAIN)
+                {
+                    break;
+                }
+            }
+
+            // 0: the peer closed its side; any other error (a reset): the input has ended.
+            _inputEnded = true;
+        }
+
+        if (_in is not null && _inStart == _inEnd && !_readerHolds)
+        {
+            ArrayPool<byte>.Shared.Return(_in); // a wake-up that brought nothing keeps no buffer
+            _in = null;
+            _inStart = _inEnd = _inExamined = 0;
+        }
+    }
+
+    /// <summary>Makes room at the tail of the input buffer: rents, compacts or grows it. False when it may not move now.</summary>
+    private bool EnsureReceiveSpaceLocked()
+    {
+        if (_in is null)
+        {
+            _in = ArrayPool<byte>.Shared.Rent(MinimumReceiveSpace);
+            _inStart = _inEnd = _inExamined = 0;
+            return true;
+        }
+
+        if (_in.Length - _inEnd >= MinimumReceiveSpace / 4)
+        {
+            return true;
+        }
+
+        if (_readerHolds)
+        {
+            return false; // the reader's buffer must not move until it advances
+        }
+
+        int unread = _inEnd - _inStart;
+        if (_inStart > 0 && _in.Length - unread >= MinimumReceiveSpace)
+        {
+            _in.AsSpan(_inStart, unread).CopyTo(_in);
+        }
+        else
+        {
+            if (_in.Length >= MaximumInputBuffer)
+            {
+                return false;
+            }
+
+            byte[] larger = ArrayPool<byte>.Shared.Rent(_in.Length * 2);
+            _in.AsSpan(_inStart, unread).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_in);
+            _in = larger;
+        }
+
+        _inExamined -= _inStart;
+        _inEnd = unread;
+        _inStart = 0;
+        return true;
+    }
+}

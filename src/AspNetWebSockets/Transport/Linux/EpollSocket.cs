@@ -1,0 +1,291 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Tasks.Sources;
+
+namespace AspNetWebSockets.Transport.Linux;
+
+/// <summary>
+/// One accepted TCP connection driven by an <see cref="EpollLoop"/>: the descriptor, what arrived and was not consumed
+/// yet, and what was written and not sent yet. Both buffers are rented only while they hold bytes, so an idle
+/// connection holds this object and nothing else; the reader and writer (<see cref="EpollSocketReader"/>,
+/// <see cref="EpollSocketWriter"/>) are thin views, replaced when the connection changes hands after an upgrade.
+/// </summary>
+/// <remarks>
+/// Reading: the loop receives whenever the kernel has bytes — whether or not anyone is reading, so a keep-alive sees a
+/// live peer — until <see cref="InputPauseThreshold"/> unread bytes wait. Writing: a flush tries <c>send</c> at once on
+/// the caller's thread; only what the kernel did not take waits for <c>EPOLLOUT</c>, and the flush waits only when more
+/// than <see cref="OutputPauseThreshold"/> bytes are queued (a Kestrel output pipe's default). All state is under one
+/// lock; waiters are completed outside it.
+/// </remarks>
+internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<ReadResult>, IValueTaskSource<FlushResult>
+{
+    public const int InputPauseThreshold = 64 * 1024;
+    public const int OutputPauseThreshold = 64 * 1024;
+    private const int OutputResumeThreshold = OutputPauseThreshold / 2;
+    private const int MinimumReceiveSpace = 4096;
+    private const int MaximumInputBuffer = 1024 * 1024;
+
+    private readonly EpollLoop _loop;
+    private readonly object _gate = new();
+    private int _fd;
+    private int _slot;
+
+    // Input: bytes [_inStart, _inEnd) of _in are unread; the reader has examined up to _inExamined. While the reader
+    // holds a read's buffer (_readerHolds), the loop may only append.
+    private byte[]? _in;
+    private int _inStart;
+    private int _inEnd;
+    private int _inExamined;
+    private bool _readerHolds;
+    private bool _receivePaused; // the loop stopped before EAGAIN: whoever frees space receives on
+    private bool _inputEnded;
+    private bool _cancelNextRead;
+    private bool _readWaiting;
+    private ManualResetValueTaskSourceCore<ReadResult> _read;
+    private CancellationTokenRegistration _readCancellation;
+
+    // Output: bytes [_outStart, _outEnd) of _out are unsent; a flush asked for those before _outFlushed. The writer
+    // holds the tail between GetMemory and Advance (_writerHolds).
+    private byte[]? _out;
+    private int _outStart;
+    private int _outEnd;
+    private int _outFlushed;
+    private bool _writerHolds;
+    private bool _sendBlocked; // waiting for EPOLLOUT
+    private bool _outputFailed;
+    private bool _flushWaiting;
+    private ManualResetValueTaskSourceCore<FlushResult> _flush;
+    private CancellationTokenRegistration _flushCancellation;
+    private TaskCompletionSource? _sent; // made only when someone waits for the queue to empty (a shutdown, a hand-over)
+
+    private bool _closed;
+
+    // Told (on the thread pool) when the peer ends the input while nobody may be reading: Kestrel's connection-closed
+    // token during the HTTP phase. Cleared at the hand-over.
+    private Action<object?>? _onInputEnded;
+    private object? _onInputEndedState;
+
+    /// <param name="loop">The loop the descriptor is registered with.</param>
+    /// <param name="fd">A connected, non-blocking TCP socket; this object owns it from now on.</param>
+    /// <param name="inline">
+    /// Whether a read or flush that completes on the loop runs its continuation there (the event-loop mode) instead of
+    /// on the thread pool.
+    /// </param>
+    public EpollSocket(EpollLoop loop, int fd, bool inline)
+    {
+        _loop = loop;
+        _fd = fd;
+        _read.RunContinuationsAsynchronously = !inline;
+        _flush.RunContinuationsAsynchronously = !inline;
+        Libc.SetNoDelay(fd);
+        _slot = loop.Register(fd, Libc.EPOLLIN | Libc.EPOLLRDHUP, this);
+    }
+
+    /// <summary>The descriptor (-1 once closed).</summary>
+    public int Descriptor => Volatile.Read(ref _fd);
+
+    /// <summary>The loop this socket runs on.</summary>
+    public EpollLoop Loop => _loop;
+
+    /// <summary>Bytes received and not consumed yet (for tests and diagnostics).</summary>
+    public int BufferedInput
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inEnd - _inStart;
+            }
+        }
+    }
+
+    /// <summary>Whether either buffer is rented now (an idle connection holds none).</summary>
+    public bool HoldsBuffers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _in is not null || _out is not null;
+            }
+        }
+    }
+
+    /// <summary>Puts bytes that arrived before this socket existed (read past a handshake) at the head of the input.</summary>
+    public void Prepend(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            int unread = _inEnd - _inStart;
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MinimumReceiveSpace, bytes.Length + unread + MinimumReceiveSpace));
+            bytes.CopyTo(buffer);
+            if (_in is not null)
+            {
+                _in.AsSpan(_inStart, unread).CopyTo(buffer.AsSpan(bytes.Length));
+                ArrayPool<byte>.Shared.Return(_in);
+            }
+
+            _in = buffer;
+            _inStart = 0;
+            _inExamined = 0;
+            _inEnd = bytes.Length + unread;
+        }
+    }
+
+    /// <summary>Calls <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
+    public void OnInputEnded(Action<object?>? callback, object? state)
+    {
+        lock (_gate)
+        {
+            _onInputEnded = callback;
+            _onInputEndedState = state;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void OnEvents(uint events)
+    {
+        bool completeRead;
+        bool completeFlush = false;
+        bool endedNow;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            endedNow = !_inputEnded;
+
+            if ((events & (Libc.EPOLLOUT | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0 && _sendBlocked)
+            {
+                completeFlush = SendLocked();
+            }
+
+            // EPOLLIN, and hang-up or error (recv reports them): receive until EAGAIN or the pause threshold.
+            ReceiveLocked();
+            completeRead = ReadReadyLocked();
+            endedNow &= _inputEnded;
+        }
+
+        if (endedNow && _onInputEnded is { } ended)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(ended, _onInputEndedState, preferLocal: false);
+        }
+
+        if (completeFlush)
+        {
+            CompleteFlush();
+        }
+
+        if (completeRead)
+        {
+            CompleteRead();
+        }
+    }
+
+    /// <summary>Ends the connection abruptly: a reset, no more bytes either way; pending reads and flushes complete.</summary>
+    public void Abort() => Close(abortive: true);
+
+    /// <summary>
+    /// Ends the connection: removes it from the loop, closes the descriptor (after a reset when
+    /// <paramref name="abortive"/>), returns the buffers, and completes a pending read and flush.
+    /// </summary>
+    public void Close(bool abortive)
+    {
+        bool completeRead, completeFlush;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            _inputEnded = true;
+            _outputFailed = true;
+            _loop.Unregister(_fd, _slot);
+            if (abortive)
+            {
+                Libc.SetAbortiveClose(_fd);
+            }
+
+            _ = Libc.close(_fd);
+            Volatile.Write(ref _fd, -1);
+            completeRead = ReadReadyLocked();
+            completeFlush = _flushWaiting;
+            _flushWaiting = false;
+            _sent?.TrySetResult();
+            _sent = null;
+            ReleaseBuffersLocked();
+        }
+
+        if (completeFlush)
+        {
+            CompleteFlush();
+        }
+
+        if (completeRead)
+        {
+            CompleteRead();
+        }
+    }
+
+    /// <summary>Sends what is queued, then signals end-of-stream to the peer (FIN); reading goes on until the peer closes.</summary>
+    public async ValueTask ShutdownOutputAsync()
+    {
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        await WaitUntilSentAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (!_closed)
+            {
+                _ = Libc.shutdown(_fd, Libc.SHUT_WR);
+            }
+        }
+    }
+
+    private void ReleaseBuffersLocked()
+    {
+        if (_in is not null && !_readerHolds)
+        {
+            ArrayPool<byte>.Shared.Return(_in);
+            _in = null;
+            _inStart = _inEnd = _inExamined = 0;
+        }
+
+        if (_out is not null && !_writerHolds)
+        {
+            ArrayPool<byte>.Shared.Return(_out);
+            _out = null;
+            _outStart = _outEnd = _outFlushed = 0;
+        }
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
+    {
+        _readCancellation.Dispose();
+        return _read.GetResult(token);
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _read.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _read.OnCompleted(continuation, state, token, flags);
+
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token)
+    {
+        _flushCancellation.Dispose();
+        return _flush.GetResult(token);
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush.GetStatus(token);
+
+    void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _flush.OnCompleted(continuation, state, token, flags);
+}

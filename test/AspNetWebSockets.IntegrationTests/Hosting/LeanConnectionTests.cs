@@ -1,0 +1,261 @@
+using System.Net.Sockets;
+using System.Text;
+using AspNetWebSockets.Hosting;
+using AspNetWebSockets.Transport;
+using AspNetWebSockets.Transport.Linux;
+using Microsoft.AspNetCore.Http;
+
+namespace AspNetWebSockets.IntegrationTests.Hosting;
+
+/// <summary>
+/// Lean connections (<see cref="WebSocketServerOptions.LeanConnections"/>): Kestrel over our epoll transport serves plain
+/// HTTP as before, and an upgraded WebSocket leaves Kestrel — the request ends, the socket goes on — holding no buffer
+/// while idle. The whole integration suite also runs over this transport (<see cref="TransportMode.KestrelLean"/>).
+/// </summary>
+public sealed class LeanConnectionTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Plain_http_is_served_by_the_lean_transport_with_keep_alive_and_large_bodies_both_ways()
+    {
+        byte[] large = new byte[3 * 1024 * 1024];
+        Random.Shared.NextBytes(large);
+        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a =>
+        {
+            a.MapGet("/transport", (HttpContext context) => context.Features.Get<IEpollHandOverFeature>() is null ? "other" : "lean");
+            a.MapGet("/large", () => Results.Bytes(large));
+            a.MapPost("/length", async (HttpRequest request) =>
+            {
+                long total = 0;
+                byte[] buffer = new byte[16 * 1024];
+                int read;
+                while ((read = await request.Body.ReadAsync(buffer, Ct)) > 0)
+                {
+                    total += read;
+                }
+
+                return total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            });
+        });
+        using var client = new HttpClient { BaseAddress = app.HttpAddress };
+
+        // Three requests on one kept-alive connection, then a response and a request body far larger than the
+        // socket buffers (sends that wait for EPOLLOUT, receives that pause and resume).
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal("lean", await client.GetStringAsync("/transport", Ct));
+        }
+
+        Assert.Equal(large, await client.GetByteArrayAsync("/large", Ct));
+        using HttpResponseMessage posted = await client.PostAsync("/length", new ByteArrayContent(large), Ct);
+        Assert.Equal(large.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), await posted.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
+    public async Task An_upgraded_connection_leaves_the_request_which_ends_while_the_websocket_goes_on()
+    {
+        var requestEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = new TaskCompletionSource<WebSocketConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a =>
+        {
+            a.Use(async (context, next) =>
+            {
+                await next(context);
+                if (context.Request.Path == "/echo")
+                {
+                    requestEnded.TrySetResult();
+                }
+            });
+            a.MapWebSocket("/echo", async (WebSocketConnection socket) =>
+            {
+                server.TrySetResult(socket);
+                await foreach (WebSocketMessage message in socket.ReadAllAsync())
+                {
+                    await socket.SendAsync(message.Data, message.Type);
+                }
+            });
+        });
+        await using WebSocketConnection client = await app.ConnectAsync("/echo");
+
+        await client.SendTextAsync("before", Ct);
+        using (WebSocketMessage? echo = await client.ReceiveAsync(Ct))
+        {
+            Assert.Equal("before", echo?.GetText());
+        }
+
+        await requestEnded.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        WebSocketConnection serverSide = await server.Task.WaitAsync(Ct);
+        LeanTransport transport = Assert.IsType<LeanTransport>(serverSide.Transport);
+
+        await client.SendTextAsync("after the request ended", Ct);
+        using (WebSocketMessage? echo = await client.ReceiveAsync(Ct))
+        {
+            Assert.Equal("after the request ended", echo?.GetText());
+        }
+
+        // Idle again: the socket holds no receive and no send buffer.
+        await HostingAssert.EventuallyAsync(() => !transport.Socket.HoldsBuffers, "an idle lean connection still holds a buffer");
+
+        await client.CloseAsync(WebSocketCloseCode.NormalClosure, "bye", Ct);
+        WebSocketCloseInfo closed = await client.Closed.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.True(closed.WasClean);
+        Assert.Equal(WebSocketCloseCode.NormalClosure, closed.Code);
+        await HostingAssert.EventuallyAsync(() => transport.Socket.Descriptor < 0, "the lean socket was not closed after the close handshake");
+    }
+
+    [Fact]
+    public async Task A_handler_that_takes_the_HttpContext_stays_on_the_classic_path_and_keeps_its_request()
+    {
+        var server = new TaskCompletionSource<WebSocketConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a => a.MapWebSocket("/ctx", async (WebSocketConnection socket, HttpContext context) =>
+        {
+            server.TrySetResult(socket);
+            await foreach (WebSocketMessage message in socket.ReadAllAsync())
+            {
+                await socket.SendTextAsync(context.Request.Path.Value!);
+            }
+        }));
+        await using WebSocketConnection client = await app.ConnectAsync("/ctx");
+
+        await client.SendTextAsync("where?", Ct);
+        using WebSocketMessage? echo = await client.ReceiveAsync(Ct);
+
+        Assert.Equal("/ctx", echo?.GetText());
+        Assert.IsNotType<LeanTransport>((await server.Task.WaitAsync(Ct)).Transport);
+    }
+
+    [Fact]
+    public async Task Scoped_services_live_as_long_as_the_lean_connection_not_as_the_request()
+    {
+        await using TestApp app = await TestApp.StartAsync(
+            TransportMode.KestrelLean,
+            a => a.MapWebSocket("/scoped", async (WebSocketConnection socket, ScopedProbe probe) =>
+            {
+                await foreach (WebSocketMessage message in socket.ReadAllAsync())
+                {
+                    await socket.SendTextAsync(probe.Disposed ? "disposed" : "alive");
+                }
+            }),
+            services: s => s.AddScoped<ScopedProbe>());
+        await using WebSocketConnection client = await app.ConnectAsync("/scoped");
+        await client.SendTextAsync("first", Ct);
+        using (WebSocketMessage? first = await client.ReceiveAsync(Ct))
+        {
+            Assert.Equal("alive", first?.GetText());
+        }
+
+        // By now the request has ended (and its own scope with it).
+        await Task.Delay(200, Ct);
+        await client.SendTextAsync("second", Ct);
+        using WebSocketMessage? second = await client.ReceiveAsync(Ct);
+        Assert.Equal("alive", second?.GetText());
+    }
+
+    [Fact]
+    public async Task Shutdown_closes_lean_connections_with_1001_and_waits_for_their_handlers()
+    {
+        var handlerFinished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a => a.MapWebSocket("/wait", async (WebSocketConnection socket) =>
+        {
+            try
+            {
+                await foreach (WebSocketMessage message in socket.ReadAllAsync())
+                {
+                    await socket.SendAsync(message.Data, message.Type);
+                }
+
+                await Task.Delay(100, CancellationToken.None); // cleanup after the close, which shutdown must wait for
+            }
+            finally
+            {
+                handlerFinished.TrySetResult();
+            }
+        }));
+        WebSocketConnection client = await app.ConnectAsync("/wait");
+        await client.SendTextAsync("ping", Ct);
+        (await client.ReceiveAsync(Ct))?.Dispose();
+        _ = client.ReceiveAsync(Ct).AsTask(); // answers the server's close
+
+        await app.DisposeAsync();
+
+        Assert.True(handlerFinished.Task.IsCompleted, "shutdown returned before the lean connection's handler finished");
+        WebSocketCloseInfo closed = await client.Closed.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(WebSocketCloseCode.GoingAway, closed.Code);
+        await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Peers_that_vanish_leave_no_connection_and_no_descriptor_behind()
+    {
+        const int Count = 200;
+        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a => a.MapWebSocket("/idle", async (WebSocketConnection socket) =>
+        {
+            await foreach (WebSocketMessage message in socket.ReadAllAsync())
+            {
+                await socket.SendAsync(message.Data, message.Type);
+            }
+        }));
+        WebSocketServer server = app.App.Services.GetRequiredService<WebSocketServer>();
+        int descriptorsBefore = Directory.GetFiles("/proc/self/fd").Length;
+
+        var sockets = new List<Socket>(Count);
+        try
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                sockets.Add(await RawUpgradeAsync(app));
+            }
+
+            await HostingAssert.EventuallyAsync(() => server.ConnectionCount == Count, $"expected {Count} open connections");
+
+            // Half reset, half just close: the server must notice both without a keep-alive ping.
+            for (int i = 0; i < sockets.Count; i++)
+            {
+                if (i % 2 == 0)
+                {
+                    sockets[i].LingerState = new LingerOption(true, 0);
+                }
+
+                sockets[i].Dispose();
+            }
+
+            await HostingAssert.EventuallyAsync(() => server.ConnectionCount == 0, "vanished peers left connections open");
+            await HostingAssert.EventuallyAsync(() => Directory.GetFiles("/proc/self/fd").Length <= descriptorsBefore + 5, "vanished peers left descriptors open");
+        }
+        finally
+        {
+            foreach (Socket socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private static async Task<Socket> RawUpgradeAsync(TestApp app)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(app.HttpAddress.Host, app.HttpAddress.Port, Ct);
+        string request = $"GET /idle HTTP/1.1\r\nHost: {app.HttpAddress.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        await socket.SendAsync(Encoding.ASCII.GetBytes(request), SocketFlags.None, Ct);
+        byte[] response = new byte[1024];
+        int received = 0;
+        while (!Encoding.ASCII.GetString(response, 0, received).Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            int n = await socket.ReceiveAsync(response.AsMemory(received), SocketFlags.None, Ct);
+            Assert.True(n > 0, "the server closed during the handshake");
+            received += n;
+        }
+
+        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(response, 0, received), StringComparison.Ordinal);
+        return socket;
+    }
+
+    public sealed class ScopedProbe : IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+    }
+}
