@@ -5,9 +5,10 @@ namespace AspNetWebSockets;
 /// <summary>
 /// How a connection ended, told to the application once: <see cref="Token"/> is cancelled first, so its callbacks (group
 /// memberships, the request's <c>RequestAborted</c>) have all run by the time <see cref="Task"/> completes with the code,
-/// reason and whether the close was clean — code that awaits it sees the connection gone everywhere.
+/// reason and whether the close was clean — code that awaits it sees the connection gone everywhere. A readonly struct of
+/// two references, held inline by the connection; copies share the same task and token.
 /// </summary>
-internal sealed class ClosedSignal
+internal readonly struct ClosedSignal()
 {
     private readonly TaskCompletionSource<WebSocketCloseInfo> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _token = new();

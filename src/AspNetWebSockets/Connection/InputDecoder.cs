@@ -12,9 +12,10 @@ namespace AspNetWebSockets;
 /// (<see cref="TryReceive"/>). With many messages in flight that is nearly every message, and it costs no async state
 /// machine; a control frame or a violation stops it and is left for the receive loop, which answers it. Connections with
 /// an extension take the general path (payload is staged for the extension). Its own type: the connection's receive loop
-/// is the only code that waits for input.
+/// is the only code that waits for input. A readonly struct of references (stateless itself), so a connection holds it
+/// inline rather than as one more object.
 /// </summary>
-internal sealed class InputDecoder(PipeReader input, WebSocketProtocol protocol, KeepAliveClock keepAlive, WebSocketMetrics? metrics)
+internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protocol, KeepAliveClock keepAlive, WebSocketMetrics? metrics)
 {
     /// <summary>What a buffered receive got done.</summary>
     public enum Progress : byte
