@@ -16,7 +16,7 @@ internal sealed class CallbackBatch
     [ThreadStatic]
     private static CallbackBatch? t_current;
 
-    private readonly List<OutputCork> _members = [];
+    private readonly List<FrameSender> _members = [];
 
     /// <summary>How many receive callbacks run on this thread, nested.</summary>
     private int _depth;
@@ -30,17 +30,17 @@ internal sealed class CallbackBatch
     }
 
     /// <summary>
-    /// Corks <paramref name="cork"/>'s connection until the callback running on this thread ends; false when none runs,
+    /// Corks <paramref name="sender"/>'s connection until the callback running on this thread ends; false when none runs,
     /// the batch is full, or another thread corked it.
     /// </summary>
-    public static bool TryJoin(OutputCork cork)
+    public static bool TryJoin(FrameSender sender)
     {
-        if (t_current is not { _depth: > 0 } batch || batch._members.Count >= MaxMembers || !cork.TryBegin())
+        if (t_current is not { _depth: > 0 } batch || batch._members.Count >= MaxMembers || !sender.TryBeginCork())
         {
             return false;
         }
 
-        batch._members.Add(cork);
+        batch._members.Add(sender);
         return true;
     }
 
@@ -54,7 +54,7 @@ internal sealed class CallbackBatch
         {
             for (int i = 0; i < _members.Count; i++)
             {
-                _members[i].End();
+                _members[i].EndCork();
             }
 
             _members.Clear();

@@ -3,7 +3,6 @@ using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Protocol;
-using Microsoft.Extensions.Logging;
 
 namespace AspNetWebSockets;
 
@@ -20,15 +19,15 @@ internal sealed class FrameSender
     private readonly WebSocketProtocol _protocol;
     private readonly PipeWriter _output;
     private readonly WebSocketMetrics? _metrics;
-    private readonly ILogger _logger;
-    private readonly string _connectionId;
-    private readonly long _maxBufferedAmount;
-    private readonly bool _dropSlowConsumers;
+    private readonly WebSocketConnectionSettings _settings; // the slow-consumer limit, and the log's names
 
     // Two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments of a
     // streamed one) so messages never interleave; the write lock is held while one frame is written and flushed.
     private readonly SendLocks _locks = new();
     private long _bufferedAmount;
+
+    // Whether flushes wait for a cork's end (a mutable struct: never readonly, never copied).
+    private OutputCork _cork;
 
     public FrameSender(WebSocketConnection connection, WebSocketProtocol protocol, PipeWriter output, WebSocketConnectionSettings settings)
     {
@@ -36,15 +35,11 @@ internal sealed class FrameSender
         _protocol = protocol;
         _output = output;
         _metrics = settings.Metrics;
-        _logger = settings.Logger;
-        _connectionId = settings.ConnectionId;
-        _maxBufferedAmount = settings.MaxBufferedAmount;
-        _dropSlowConsumers = settings.SlowConsumerPolicy == WebSocketSlowConsumerPolicy.Drop;
-        Cork = new OutputCork(this);
+        _settings = settings;
     }
 
-    /// <summary>Whether this connection's flushes wait for a cork's end.</summary>
-    public OutputCork Cork { get; }
+    /// <summary>Whether corked sends wrote bytes whose flush waits for the cork's end.</summary>
+    public bool CorkFlushPending => _cork.FlushPending;
 
     /// <summary>Whether the connection is open: data may still be sent.</summary>
     public bool IsOpen => _protocol.State == WebSocketReadyState.Open;
@@ -142,6 +137,18 @@ internal sealed class FrameSender
 
     /// <summary>Releases the message lock taken by <see cref="BeginMessageAsync"/>.</summary>
     public void EndMessage() => _locks.Exit(SendLocks.Message);
+
+    /// <summary>Starts a cork on this thread; true if this call owns it (see <see cref="OutputCork.TryBegin"/>).</summary>
+    public bool TryBeginCork() => _cork.TryBegin();
+
+    /// <summary>Ends the cork this thread owns, flushing what the corked sends wrote.</summary>
+    public void EndCork()
+    {
+        if (_cork.End())
+        {
+            FlushCorked();
+        }
+    }
 
     /// <summary>
     /// The flush at a cork's end. If another send holds the write lock, it flushes after its own write and takes these bytes
@@ -303,7 +310,7 @@ internal sealed class FrameSender
     /// end (see <see cref="OutputCork"/>).
     /// </summary>
     private ValueTask FlushAsync(CancellationToken cancellationToken) =>
-        Cork.TryDefer(_output) ? default : FlushOutputAsync(cancellationToken);
+        _cork.TryDefer(_output, this) ? default : FlushOutputAsync(cancellationToken);
 
     /// <summary>
     /// Flushes the output, mapping transport failures to the connection's failure path. A flush that completes at once
@@ -311,7 +318,7 @@ internal sealed class FrameSender
     /// </summary>
     private ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
-        Cork.Flushing();
+        _cork.Flushing();
         ValueTask<FlushResult> flush;
         try
         {
@@ -366,13 +373,13 @@ internal sealed class FrameSender
     private void Reserve(long count)
     {
         long buffered = Interlocked.Add(ref _bufferedAmount, count);
-        if (buffered <= _maxBufferedAmount || !_dropSlowConsumers)
+        if (buffered <= _settings.MaxBufferedAmount || _settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop)
         {
             return;
         }
 
         Interlocked.Add(ref _bufferedAmount, -count);
-        Log.SlowConsumerDropped(_logger, _connectionId, buffered, _maxBufferedAmount);
+        Log.SlowConsumerDropped(_settings.Logger, _settings.ConnectionId, buffered, _settings.MaxBufferedAmount);
         _connection.TerminateSlowConsumer(WebSocketCloseCode.PolicyViolation, "slow consumer");
         throw new WebSocketException(WebSocketError.InvalidState, "The peer is not reading fast enough; the connection was dropped (MaxBufferedAmount).");
     }

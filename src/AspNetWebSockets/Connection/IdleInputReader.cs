@@ -22,7 +22,7 @@ namespace AspNetWebSockets;
 /// bounds the answer's latency by the tick period (at most 1 s; a quarter of the keep-alive interval or timeout when
 /// those are shorter), well inside the ping timeouts of clients and proxies.
 /// </remarks>
-internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protocol, ReceiveSlot slot, KeepAliveClock keepAlive, RoundTripClock roundTrip, FrameSender sender)
+internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protocol, RoundTripClock roundTrip, FrameSender sender)
 {
     // The payload of the pong that answers the latest ping consumed here (made on the first one), and 1 while that pong
     // has not been handed to the transport yet.
@@ -66,10 +66,11 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
     }
 
     /// <summary>
-    /// Peeks at the input if no receive holds it. <paramref name="leftForReceiveLoop"/> is the event the last receive
-    /// decoded but left for the receive loop, read once the slot is held; if there is one, nothing is consumed.
+    /// Peeks at the input if no receive holds the connection's <paramref name="slot"/>. <paramref name="leftForReceiveLoop"/>
+    /// is the event the last receive decoded but left for the receive loop, read once the slot is held; if there is one,
+    /// nothing is consumed. Arriving bytes are recorded in <paramref name="keepAlive"/>.
     /// </summary>
-    public Outcome Peek(long now, ref readonly ProtocolEvent leftForReceiveLoop)
+    public Outcome Peek(long now, ref ReceiveSlot slot, ref KeepAliveClock keepAlive, ref readonly ProtocolEvent leftForReceiveLoop)
     {
         if (!slot.TryEnterPeek())
         {

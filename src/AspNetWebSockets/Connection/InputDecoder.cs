@@ -15,7 +15,7 @@ namespace AspNetWebSockets;
 /// is the only code that waits for input. A readonly struct of references (stateless itself), so a connection holds it
 /// inline rather than as one more object.
 /// </summary>
-internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protocol, KeepAliveClock keepAlive, WebSocketMetrics? metrics)
+internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protocol, WebSocketMetrics? metrics)
 {
     /// <summary>What a buffered receive got done.</summary>
     public enum Progress : byte
@@ -36,8 +36,9 @@ internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protoc
     /// <summary>
     /// One receive-loop step over <paramref name="read"/> (made by the caller, advanced here — examined to its end when the
     /// protocol needs more): payload into <paramref name="destination"/>, or a control frame, a violation, or nothing yet.
+    /// Arriving bytes are recorded in <paramref name="keepAlive"/>.
     /// </summary>
-    public ProtocolEvent Decode(in ReadResult read, Span<byte> destination, out int written, out bool endOfMessage)
+    public ProtocolEvent Decode(in ReadResult read, Span<byte> destination, ref KeepAliveClock keepAlive, out int written, out bool endOfMessage)
     {
         ReadOnlySequence<byte> data = read.Buffer;
         if (!data.IsEmpty)
@@ -55,7 +56,7 @@ internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protoc
     public bool CanDecode => protocol.DecodesInPlace && !protocol.CloseReceived && protocol.State != WebSocketReadyState.Closed;
 
     /// <summary>Decodes from what the input holds right now, without waiting; see <see cref="Receive"/>.</summary>
-    public Progress TryReceive(WebSocketMessage message, ref ProtocolEvent leftForReceiveLoop)
+    public Progress TryReceive(WebSocketMessage message, ref KeepAliveClock keepAlive, ref ProtocolEvent leftForReceiveLoop)
     {
         if (!CanDecode)
         {
@@ -75,14 +76,14 @@ internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protoc
             return Progress.NotStarted; // the receive loop reads again and reports the failure
         }
 
-        return Receive(message, read, ref leftForReceiveLoop);
+        return Receive(message, read, ref keepAlive, ref leftForReceiveLoop);
     }
 
     /// <summary>
     /// Decodes <paramref name="read"/> (made by the caller, advanced here) into <paramref name="message"/>. A control frame
     /// or a violation is left in <paramref name="leftForReceiveLoop"/>.
     /// </summary>
-    public Progress Receive(WebSocketMessage message, in ReadResult read, ref ProtocolEvent leftForReceiveLoop)
+    public Progress Receive(WebSocketMessage message, in ReadResult read, ref KeepAliveClock keepAlive, ref ProtocolEvent leftForReceiveLoop)
     {
         ReadOnlySequence<byte> data = read.Buffer;
         if (data.IsEmpty || read.IsCanceled)

@@ -3,9 +3,10 @@ namespace AspNetWebSockets;
 /// <summary>
 /// Keep-alive bookkeeping: when bytes last arrived and when our last keep-alive ping left, and what a heartbeat tick
 /// should do about them — ping a peer silent for the interval, give up on one that stays silent for the timeout after
-/// the ping. Its own type so the connection only acts on the verdict.
+/// the ping. Its own type so the connection only acts on the verdict. A mutable struct held inline by the connection (no
+/// object per connection): keep it in a non-readonly field and pass it by reference, never copy it.
 /// </summary>
-internal sealed class KeepAliveClock(TimeSpan interval, TimeSpan timeout, long openedAt)
+internal struct KeepAliveClock(TimeSpan interval, TimeSpan timeout, long openedAt)
 {
     private long _lastReceived = openedAt;
     private long _pingSentAt;
@@ -24,7 +25,7 @@ internal sealed class KeepAliveClock(TimeSpan interval, TimeSpan timeout, long o
     }
 
     /// <summary>The keep-alive timeout, for the log line.</summary>
-    public TimeSpan Timeout => timeout;
+    public readonly TimeSpan Timeout => timeout;
 
     /// <summary>Records that bytes arrived at <paramref name="now"/> (<see cref="Environment.TickCount64"/> milliseconds).</summary>
     public void Received(long now) => Volatile.Write(ref _lastReceived, now);

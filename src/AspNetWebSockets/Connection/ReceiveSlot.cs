@@ -3,8 +3,9 @@ namespace AspNetWebSockets;
 /// <summary>
 /// Who holds a connection's input: nobody, an application receive (or the close drain), or the heartbeat's brief peek
 /// (see <see cref="IdleInputReader"/>). Only one receive may be pending at a time, and the peek must never race a read.
+/// A mutable struct, held inline by the connection: keep it in a non-readonly field and pass it by reference, never copy it.
 /// </summary>
-internal sealed class ReceiveSlot
+internal struct ReceiveSlot
 {
     private const int Idle = 0;
     private const int Application = 1;

@@ -8,18 +8,12 @@ namespace AspNetWebSockets;
 /// <summary>
 /// How a connection lets go of its transport once it has ended: gracefully after a close handshake — after a failure,
 /// first draining what the peer still sends — or abruptly, waking a pending read. Its own type so the transport's end
-/// has one owner, and <see cref="Completed"/> one meaning for the server that waits on it.
+/// has one place; static, so a live connection pays nothing for it.
 /// </summary>
-internal sealed class TransportRelease(WebSocketTransport transport, PipeReader input, WebSocketProtocol protocol, ILogger logger, string connectionId, TimeSpan closeTimeout)
+internal static class TransportRelease
 {
-    /// <summary>Completes when the transport has been released (after a failure, that includes the bounded drain).</summary>
-    public Task Completed { get; private set; } = Task.CompletedTask;
-
-    /// <summary>Ends the transport gracefully, in the background; after a failure (<paramref name="drainFirst"/>) it drains first.</summary>
-    public void Complete(bool drainFirst) => Completed = CompleteAsync(drainFirst);
-
-    /// <summary>Ends the transport at once, and wakes a pending receive so it reports the close.</summary>
-    public void Abort()
+    /// <summary>Ends the transport at once, and wakes a pending receive on <paramref name="input"/> so it reports the close.</summary>
+    public static void Abort(WebSocketTransport transport, PipeReader input)
     {
         transport.Abort();
         try
@@ -32,7 +26,12 @@ internal sealed class TransportRelease(WebSocketTransport transport, PipeReader 
         }
     }
 
-    private async Task CompleteAsync(bool drainFirst)
+    /// <summary>
+    /// Ends the transport gracefully; after a failure (<paramref name="drainFirst"/>) it drains the input first. Completes
+    /// when the transport has been released. A failure is logged unless the peer's close frame arrived (after it, a
+    /// vanished peer is no fault, RFC 6455 §7.1.4).
+    /// </summary>
+    public static async Task CompleteAsync(WebSocketTransport transport, PipeReader input, bool drainFirst, WebSocketProtocol protocol, ILogger logger, string connectionId, TimeSpan closeTimeout)
     {
         try
         {
@@ -45,7 +44,7 @@ internal sealed class TransportRelease(WebSocketTransport transport, PipeReader 
         }
         catch (Exception e)
         {
-            if (!protocol.CloseReceived) // after the peer's close frame, a vanished peer is no fault (RFC 6455 §7.1.4)
+            if (!protocol.CloseReceived)
             {
                 Log.TransportFailed(logger, connectionId, e);
             }

@@ -18,7 +18,7 @@ public sealed partial class WebSocketConnection
             return;
         }
 
-        switch (_idleInput.Peek(now, in _pendingEvent))
+        switch (_idleInput.Peek(now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
         {
             case IdleInputReader.Outcome.PeerGone:
                 Terminate(AbnormalClosure, graceful: false);

@@ -20,7 +20,7 @@ public sealed partial class WebSocketConnection
     /// held too.</para>
     /// </remarks>
     /// <returns>A value whose <see cref="WebSocketCork.Dispose"/> ends the cork and flushes.</returns>
-    public WebSocketCork Cork() => new(_sender.Cork.TryBegin() ? _sender.Cork : null);
+    public WebSocketCork Cork() => new(_sender.TryBeginCork() ? _sender : null);
 
     /// <summary>
     /// Awaits a read of the input: in the event-loop mode what runs when it completes runs as a corked, timed receive

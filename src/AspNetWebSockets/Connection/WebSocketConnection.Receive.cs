@@ -101,7 +101,7 @@ public sealed partial class WebSocketConnection
             // A token already cancelled takes the general path, which reports the cancellation as it always has.
             InputDecoder.Progress progress = cancellationToken.IsCancellationRequested
                 ? InputDecoder.Progress.NotStarted
-                : _decoder.TryReceive(message, ref _pendingEvent);
+                : _decoder.TryReceive(message, ref _keepAlive, ref _pendingEvent);
             if (progress == InputDecoder.Progress.Complete)
             {
                 return new ValueTask<bool>(true);
@@ -161,7 +161,7 @@ public sealed partial class WebSocketConnection
                         }
                         else
                         {
-                            progress = _decoder.Receive(message, ready, ref _pendingEvent);
+                            progress = _decoder.Receive(message, ready, ref _keepAlive, ref _pendingEvent);
                         }
                     }
                 }
@@ -257,7 +257,7 @@ public sealed partial class WebSocketConnection
                     return CloseResult;
                 }
 
-                received = _decoder.Decode(read, buffer.Span, out written, out endOfMessage);
+                received = _decoder.Decode(read, buffer.Span, ref _keepAlive, out written, out endOfMessage);
                 if (received == ProtocolEvent.NeedMoreData)
                 {
                     if (!read.IsCompleted)

@@ -28,7 +28,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     // How a connection ends without a close handshake (the browser's 1006).
     private static readonly WebSocketCloseInfo AbnormalClosure = new(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false);
 
-    // What this driver drives, and over what (_release ends the transport).
+    // What this driver drives, and over what.
     private readonly WebSocketProtocol _protocol;
     private readonly WebSocketTransport _transport;
     private readonly PipeReader _input;
@@ -37,16 +37,16 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Diagnostics.WebSocketMetrics? _metrics;
 
-    // How it ended: told to the application, and the transport let go of (after a failure, with a drain first).
+    // How it ended: told to the application, and the transport let go of (see TransportRelease).
     private readonly ClosedSignal _closed = new();
-    private readonly TransportRelease _release;
+    private Task _transportCompleted = Task.CompletedTask;
     private readonly long _openedAt = Environment.TickCount64;
     private bool _failed;
 
     // Receive: who holds the input (see ReceiveSlot), and the event the synchronous receive decoded but left for the
     // receive loop to act on (NeedMoreData means none; a control frame's payload stays in the protocol object until the
     // next decode).
-    private readonly ReceiveSlot _receiveSlot = new();
+    private ReceiveSlot _receiveSlot; // a mutable struct: never readonly, never copied
     private readonly InputDecoder _decoder;
     private ProtocolEvent _pendingEvent;
 
@@ -56,7 +56,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly ReceiveCallbackRunner? _callbacks;
 
     // Heartbeat: keep-alive bookkeeping, the round trip of our pings, and the look at the input while nobody reads.
-    private readonly KeepAliveClock _keepAlive;
+    private KeepAliveClock _keepAlive; // a mutable struct: never readonly, never copied
     private readonly RoundTripClock _roundTrip;
     private readonly IdleInputReader _idleInput;
 
@@ -69,12 +69,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _logger = settings.Logger;
         _protocol = new WebSocketProtocol(settings.Role, settings.Limits, settings.Extension, settings.ExtensionBits);
         _metrics = settings.Metrics;
-        _release = new TransportRelease(transport, _input, _protocol, _logger, settings.ConnectionId, settings.CloseTimeout);
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _sender = new FrameSender(this, _protocol, _output, settings);
         _roundTrip = new RoundTripClock(_sender, _metrics);
-        _idleInput = new IdleInputReader(_input, _protocol, _receiveSlot, _keepAlive, _roundTrip, _sender);
-        _decoder = new InputDecoder(_input, _protocol, _keepAlive, _metrics);
+        _idleInput = new IdleInputReader(_input, _protocol, _roundTrip, _sender);
+        _decoder = new InputDecoder(_input, _protocol, _metrics);
         _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
@@ -154,16 +153,16 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {
-            if (_sender.Cork.FlushPending)
+            if (_sender.CorkFlushPending)
             {
                 _sender.FlushCorked(); // a corked close frame goes out before the transport is completed
             }
 
-            _release.Complete(drainFirst: _failed);
+            _transportCompleted = TransportRelease.CompleteAsync(_transport, _input, drainFirst: _failed, _protocol, _logger, ConnectionId, _settings.CloseTimeout);
         }
         else
         {
-            _release.Abort();
+            TransportRelease.Abort(_transport, _input);
         }
 
         long durationMs = Environment.TickCount64 - _openedAt;
@@ -177,7 +176,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// Completes when the transport has been released: after a failure that includes a bounded linger (see
     /// <see cref="TransportRelease"/>). The server waits for it before letting the request end.
     /// </summary>
-    internal Task TransportCompleted => _release.Completed;
+    internal Task TransportCompleted => _transportCompleted;
 
     /// <summary>The transport failed under a read or a flush: ends the connection, and returns the exception the caller throws.</summary>
     internal WebSocketException TransportFailed(Exception e)

@@ -6,11 +6,11 @@ namespace AspNetWebSockets;
 /// </summary>
 public readonly struct WebSocketCork : IDisposable
 {
-    // The cork's owner (the outermost Cork call) holds the connection's cork; a nested one holds null.
-    private readonly OutputCork? _cork;
+    // The cork's owner (the outermost Cork call) holds the connection's sender; a nested one holds null.
+    private readonly FrameSender? _sender;
 
-    internal WebSocketCork(OutputCork? cork) => _cork = cork;
+    internal WebSocketCork(FrameSender? sender) => _sender = sender;
 
     /// <summary>Ends the cork; the outermost cork flushes. Dispose once.</summary>
-    public void Dispose() => _cork?.End();
+    public void Dispose() => _sender?.EndCork();
 }
