@@ -85,7 +85,8 @@ split_by_owner() {
       t = $3
       if (t ~ /AspNetWebSockets\.Transport\.Linux|AspNetWebSockets\.Hosting\.Lean/) o = "our epoll transport (lean connections)"
       else if (t ~ /AspNetWebSockets|SendLocks|WaiterQueue|ReadAllAsync|ReceiveIntoSlowAsync|WebSocket|Program\+|BuiltinEcho|System\.Byte\[\]/) o = "WebSocket layer, handler and their buffers"
-      else if (t ~ /Kestrel\.Core|AspNetCore\.Http|AspNetCore\.Hosting|DependencyInjection|AspNetCore\.Routing|StringValues|HostingApplication/) o = "Kestrel HTTP/1.1 and the request"
+      else if (t ~ /DependencyInjection/) o = "dependency-injection scope (request or connection services)"
+      else if (t ~ /Kestrel\.Core|AspNetCore\.Http|AspNetCore\.Hosting|AspNetCore\.Routing|StringValues|HostingApplication/) o = "Kestrel HTTP/1.1 and the request"
       else if (t ~ /Sockets|Pipelines|Kestrel\.Transport|MemoryPool|IPAddress|IPEndPoint|Net\.Sockets/) o = "Kestrel socket transport"
       else o = "runtime (locks, tasks, cancellation, strings)"
       owner[o] += b * c / n; total += b * c / n
@@ -109,12 +110,21 @@ report="$out/idle-heap.md"
   echo "| | A ours | H ours, lean | B built-in |"
   echo "|---|---:|---:|---:|"
   cell() { local v; v=$(awk -F'\t' -v o="$2" '$1 == o {print $2}' "$work/$1.split"); echo "${v:-0}"; }
-  for o in "Kestrel HTTP/1.1 and the request" "Kestrel socket transport" "our epoll transport (lean connections)" "runtime (locks, tasks, cancellation, strings)" "WebSocket layer, handler and their buffers" total; do
+  for o in "Kestrel HTTP/1.1 and the request" "dependency-injection scope (request or connection services)" "Kestrel socket transport" "our epoll transport (lean connections)" "runtime (locks, tasks, cancellation, strings)" "WebSocket layer, handler and their buffers" total; do
     echo "| per-connection objects: $o | $(cell a "$o") | $(cell h "$o") | $(cell b "$o") |"
   done
   for f in rss heap committed; do
     echo "| whole process after the GC: $f (MiB) | $(gc_field ours "$f") | $(gc_field ours-lean "$f") | $(gc_field builtin "$f") |"
   done
+  echo
+  echo "What each lean connection (H) still holds, type by type (bytes per connection, largest first; objects per connection):"
+  echo
+  echo "| type | objects per connection | bytes per connection |"
+  echo "|---|---:|---:|"
+  awk -v n="$conns" 'NR > 4 && $2 ~ /^[0-9,]+$/ {
+      b = $1; c = $2; gsub(",", "", b); gsub(",", "", c)
+      if (c + 0 >= 0.9 * n) printf "%.0f\t%.2f\t%s\n", b * c / n, c / n, $3
+    }' "$work/ours-lean.txt" | sort -rn | awk -F'\t' '{ printf "| `%s` | %s | %s |\n", $3, $2, $1 }'
 } > "$report"
 cat "$report"
 echo "wrote $report" >&2
