@@ -124,7 +124,7 @@ report="$out/idle-heap.md"
   awk -v n="$conns" 'NR > 4 && $2 ~ /^[0-9,]+$/ {
       b = $1; c = $2; gsub(",", "", b); gsub(",", "", c)
       if (c + 0 >= 0.9 * n) printf "%.0f\t%.2f\t%s\n", b * c / n, c / n, $3
-    }' "$work/ours-lean.txt" | sort -rn | awk -F'\t' '{ printf "| `%s` | %s | %s |\n", $3, $2, $1 }'
+    }' "$work/ours-lean.txt" | sort -rn | awk -F'\t' '{ t = $3; gsub(/\|/, "\\|", t); printf "| `%s` | %s | %s |\n", t, $2, $1 }'
 } > "$report"
 cat "$report"
 echo "wrote $report" >&2
