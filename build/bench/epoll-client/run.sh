@@ -11,8 +11,8 @@
 # Servers (--servers, comma-separated, in the order they run in each round and appear in the table):
 #   ours           A  BenchServers --mode ours (broadcast: ours-broadcast), default execution
 #   ours-el        E  the same with --event-loop (UseWebSocketEventLoop) and DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
-#   ours-lean      H  ours with --lean (WebSocketServerOptions.LeanConnections: our epoll transport, the socket handed
-#                     to the WebSocket after the 101 and the HTTP request ended; issue 15)
+#   ours-lean      H  ours (broadcast: ours-broadcast) with --lean (WebSocketServerOptions.LeanConnections: our epoll
+#                     transport, the socket handed to the WebSocket after the 101 and the HTTP request ended; issue 15)
 #   ours-lean-el   I  ours-lean with --event-loop (and the inline-completions variable, as E)
 #   ours-spin0     G  ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (no thread-pool spinning; echo only)
 #   builtin        B  ASP.NET Core's built-in WebSockets
