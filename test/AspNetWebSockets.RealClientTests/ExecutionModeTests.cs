@@ -1,9 +1,10 @@
 namespace AspNetWebSockets.RealClientTests;
 
 /// <summary>
-/// The guard of build/test.sh's two runs: the app the real clients talk to runs in the mode the run asked for (the
+/// The guard of build/test.sh's runs: the app the real clients talk to runs in the mode the run asked for (the
 /// event-loop mode with inline socket completions when ASPNETWEBSOCKETS_TEST_EVENT_LOOP=1, the default otherwise), so the
-/// event-loop run cannot pass while silently testing the default mode.
+/// event-loop run cannot pass while silently testing the default mode; and over lean connections unless the run is the
+/// classic one (ASPNETWEBSOCKETS_TEST_CLASSIC=1).
 /// </summary>
 public sealed class ExecutionModeTests
 {
@@ -13,5 +14,6 @@ public sealed class ExecutionModeTests
         await using RealClientApp app = await RealClientApp.StartAsync();
 
         await TestExecutionMode.AssertHostRunsInRequestedModeAsync(app.Services, TestContext.Current.CancellationToken);
+        TestExecutionMode.AssertHostUsesRequestedTransport(app.Services);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 
 namespace AspNetWebSockets.RealClientTests;
 
@@ -104,14 +105,15 @@ public sealed class RealClientApp : IAsyncDisposable
     {
         app.MapGet("/", () => Results.Content(TestPage.Html, "text/html; charset=utf-8"));
 
-        app.MapWebSocket("/echo", Echo).WithMaxMessageSize(MaxMessageSize);
-        app.MapWebSocket("/deflate", Echo).WithMaxMessageSize(MaxMessageSize).WithCompression();
+        // The handlers bind what they record of the handshake (no HttpContext), so they run on lean connections.
+        app.MapWebSocket("/echo", (WebSocketConnection socket, [AsParameters] Offer offer) => Echo(socket, "/echo", offer)).WithMaxMessageSize(MaxMessageSize);
+        app.MapWebSocket("/deflate", (WebSocketConnection socket, [AsParameters] Offer offer) => Echo(socket, "/deflate", offer)).WithMaxMessageSize(MaxMessageSize).WithCompression();
 
-        app.MapWebSocket("/protocols", Echo).WithSubProtocols(SubProtocols);
+        app.MapWebSocket("/protocols", (WebSocketConnection socket, [AsParameters] Offer offer) => Echo(socket, "/protocols", offer)).WithSubProtocols(SubProtocols);
 
-        app.MapWebSocket("/close/{code:int}", async (WebSocketConnection socket, HttpContext context, int code) =>
+        app.MapWebSocket("/close/{code:int}", async (WebSocketConnection socket, [AsParameters] Offer offer, int code) =>
         {
-            ServerConnection observed = Observe(socket, context);
+            ServerConnection observed = Observe(socket, $"/close/{code}", offer);
             using WebSocketMessage? message = await socket.ReceiveAsync();
             if (message is not null)
             {
@@ -120,9 +122,9 @@ public sealed class RealClientApp : IAsyncDisposable
             }
         });
 
-        app.MapWebSocket("/abort", async (WebSocketConnection socket, HttpContext context) =>
+        app.MapWebSocket("/abort", async (WebSocketConnection socket, [AsParameters] Offer offer) =>
         {
-            ServerConnection observed = Observe(socket, context);
+            ServerConnection observed = Observe(socket, "/abort", offer);
             using WebSocketMessage? message = await socket.ReceiveAsync();
             if (message is not null)
             {
@@ -132,9 +134,9 @@ public sealed class RealClientApp : IAsyncDisposable
         });
     }
 
-    private async Task Echo(WebSocketConnection socket, HttpContext context)
+    private async Task Echo(WebSocketConnection socket, string path, Offer offer)
     {
-        ServerConnection observed = Observe(socket, context);
+        ServerConnection observed = Observe(socket, path, offer);
         await foreach (WebSocketMessage message in socket.ReadAllAsync())
         {
             observed.Record(message);
@@ -142,14 +144,14 @@ public sealed class RealClientApp : IAsyncDisposable
         }
     }
 
-    private ServerConnection Observe(WebSocketConnection socket, HttpContext context)
+    private ServerConnection Observe(WebSocketConnection socket, string path, Offer offer)
     {
         var observed = new ServerConnection(
-            context.Request.Path,
+            path,
             socket.Protocol,
             socket.Extensions,
-            context.Request.Headers.SecWebSocketProtocol.ToString(),
-            context.Request.Headers.SecWebSocketExtensions.ToString(),
+            offer.Protocols ?? string.Empty,
+            offer.Extensions ?? string.Empty,
             socket.Closed);
         _connections.Writer.TryWrite(observed);
         return observed;
@@ -225,3 +227,8 @@ internal sealed class TestOutputLoggerProvider : ILoggerProvider
         }
     }
 }
+
+/// <summary>What the client offered in its handshake, bound when a handler starts.</summary>
+internal sealed record Offer(
+    [property: FromHeader(Name = "Sec-WebSocket-Protocol")] string? Protocols,
+    [property: FromHeader(Name = "Sec-WebSocket-Extensions")] string? Extensions);

@@ -16,7 +16,8 @@ namespace AspNetWebSockets.TestShared;
 /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> in the environment from process start (the runtime reads the
 /// latter once, at the first socket use, so a test process cannot turn it on later). Every Kestrel host those suites
 /// start goes through <see cref="UseLoopbackKestrel"/>, so in the second run every one of them calls
-/// <c>UseWebSocketEventLoop()</c>. TestServer hosts have no sockets and stay as they are.
+/// <c>UseWebSocketEventLoop()</c>. A third run, with <c>ASPNETWEBSOCKETS_TEST_CLASSIC=1</c>, turns lean connections (on by
+/// default) off in every such host. TestServer hosts have no sockets and stay as they are.
 /// </summary>
 internal static class TestExecutionMode
 {
@@ -25,6 +26,12 @@ internal static class TestExecutionMode
 
     /// <summary>Whether this test process is the event-loop run.</summary>
     public static bool EventLoop { get; } = Environment.GetEnvironmentVariable(Variable) == "1";
+
+    /// <summary>The environment variable that asks for the classic run: lean connections off (they are on by default).</summary>
+    public const string ClassicVariable = "ASPNETWEBSOCKETS_TEST_CLASSIC";
+
+    /// <summary>Whether this test process is the classic run (every Kestrel host keeps its WebSockets on Kestrel's own transport).</summary>
+    public static bool Classic { get; } = Environment.GetEnvironmentVariable(ClassicVariable) == "1";
 
     /// <summary>Kestrel on 127.0.0.1 with a port the OS picks, in the mode this run asked for.</summary>
     /// <param name="builder">The web host builder.</param>
@@ -36,8 +43,25 @@ internal static class TestExecutionMode
     /// <summary>Calls <c>UseWebSocketEventLoop()</c> in the event-loop run, nothing otherwise (for hosts whose Kestrel is set up elsewhere, e.g. by a <c>WebApplicationFactory</c>).</summary>
     /// <param name="builder">The web host builder.</param>
     /// <returns>The builder.</returns>
-    public static IWebHostBuilder UseEventLoopIfRequested(this IWebHostBuilder builder) =>
-        EventLoop ? builder.UseWebSocketEventLoop() : builder;
+    public static IWebHostBuilder UseEventLoopIfRequested(this IWebHostBuilder builder)
+    {
+        if (EventLoop)
+        {
+            builder.UseWebSocketEventLoop();
+        }
+
+        return Classic
+            ? builder.ConfigureServices(s => s.PostConfigure<WebSocketServerOptions>(o => o.LeanConnections = false))
+            : builder;
+    }
+
+    /// <summary>
+    /// The guard of the classic run: the started host serves WebSockets over lean connections unless this is the classic
+    /// run (then over Kestrel's own transport).
+    /// </summary>
+    /// <param name="services">The started host's services.</param>
+    public static void AssertHostUsesRequestedTransport(IServiceProvider services) =>
+        Assert.Equal(!Classic, services.GetRequiredService<IOptions<WebSocketServerOptions>>().Value.LeanConnections);
 
     /// <summary>
     /// The guard against a matrix run silently in the default mode (or a default run gone inline): the started host's

@@ -98,45 +98,46 @@ internal sealed class WebSocketEndpointHandler
 
     /// <summary>
     /// Upgrades, starts the handler, and runs the connection to its end; releases the reserved connection slot whatever
-    /// happens. On a lean connection (<paramref name="handOver"/>) the socket leaves Kestrel, the handler gets a service
-    /// scope of the connection's own, and the request ends at the handler's first wait, so Kestrel frees its connection
-    /// and request objects; the rest runs detached, tracked by the server for shutdown.
+    /// happens. On a lean connection (<paramref name="handOver"/>) the socket leaves Kestrel, the handler gets services of
+    /// the connection's own, and the request ends at the handler's first wait, so Kestrel frees its connection and
+    /// request objects; the rest runs detached, counted by the server for shutdown.
     /// </summary>
     private async Task AcceptAsync(HttpContext context, WebSocketServer server, WebSocketEndpointSettings settings, IHttpExtendedConnectFeature? connect, IHttpUpgradeFeature? upgrade, string? subProtocol, NegotiatedExtensions extensions, IEpollHandOverFeature? handOver)
     {
-        // The request's own scope is disposed when the request ends; a lean connection's scoped services must live as
-        // long as the connection.
-        AsyncServiceScope? scope = handOver is null ? null : context.RequestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+        WebSocketConnectionServices? services = null;
         WebSocketConnection connection;
         Task handler;
         try
         {
-            if (scope is { } own)
-            {
-                context.RequestServices = own.ServiceProvider;
-            }
-
             connection = await UpgradeAsync(
                 context, server, settings.Limits, connect, upgrade, subProtocol, extensions, server.Options.KeepAliveInterval, server.Options.KeepAliveTimeout, settings.RateLimiter, handOver).ConfigureAwait(false);
-            context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
+            if (handOver is null)
+            {
+                context.RequestServices.GetRequiredService<WebSocketConnectionAccessor>().Connection = connection;
+            }
+            else
+            {
+                // The request's scope ends with the request; a lean connection's services must live as long as it does.
+                context.RequestServices = services = new WebSocketConnectionServices(context.RequestServices, connection);
+            }
+
             Log.ConnectionOpened(server.Logger, connection.ConnectionId, connection.Protocol, connection.Extensions);
             handler = StartHandler(connection, context);
         }
         catch
         {
             server.ReleaseConnection();
-            await DisposeAsync(scope).ConfigureAwait(false);
             throw;
         }
 
-        Task run = RunAsync(server, connection, handler, scope);
         if (handOver is null)
         {
-            await run.ConfigureAwait(false);
+            await RunAsync(server, connection, handler, services).ConfigureAwait(false);
         }
         else
         {
-            server.TrackDetached(run);
+            server.DetachedStarted();
+            _ = RunAsync(server, connection, handler, services);
         }
     }
 
@@ -157,7 +158,7 @@ internal sealed class WebSocketEndpointHandler
     }
 
     /// <summary>A connection's life after its handler started: the handler's run, the close, the slot and the scope.</summary>
-    private static async Task RunAsync(WebSocketServer server, WebSocketConnection connection, Task handler, AsyncServiceScope? scope)
+    private static async Task RunAsync(WebSocketServer server, WebSocketConnection connection, Task handler, WebSocketConnectionServices? services)
     {
         try
         {
@@ -180,11 +181,13 @@ internal sealed class WebSocketEndpointHandler
         finally
         {
             server.ReleaseConnection();
-            await DisposeAsync(scope).ConfigureAwait(false);
+            if (services is not null)
+            {
+                await services.DisposeAsync().ConfigureAwait(false);
+                server.DetachedEnded();
+            }
         }
     }
-
-    private static ValueTask DisposeAsync(AsyncServiceScope? scope) => scope?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>
     /// After the application is done with a connection (MapWebSocket handler or drop-in request): closes it with
@@ -298,7 +301,8 @@ internal sealed class WebSocketEndpointHandler
                 ? new WebSocketMessageTracer(connectionSpan, server.Options.Tracing.MessageSampleRatio)
                 : null,
             RateLimit = rateLimiter?.ForConnection(),
-            AutoCork = server.Options.EventLoop.Enabled,
+            // A lean connection sends straight to the socket (no IOQueue coalesces its flushes): it corks in both modes.
+            AutoCork = server.Options.EventLoop.Enabled || handOver is not null,
             LoopStalls = server.LoopStalls,
         });
         if (connectionSpan is not null)

@@ -92,6 +92,7 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
 
     public void ReleaseConnection() => Interlocked.Decrement(ref _reserved);
 
+    private readonly Lock _detachedGate = new();
     private int _detached;
     private TaskCompletionSource? _detachedEnded;
 
@@ -99,36 +100,39 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
     /// Counts a lean connection's run, which outlives its request (so Kestrel's shutdown does not wait for it); the
     /// server's shutdown waits for these (<see cref="WhenDetachedEndedAsync"/>).
     /// </summary>
-    public async void TrackDetached(Task run)
+    public void DetachedStarted() => Interlocked.Increment(ref _detached);
+
+    /// <summary>A lean connection's run ended (its handler returned and the connection closed).</summary>
+    public void DetachedEnded()
     {
-        Interlocked.Increment(ref _detached);
-        try
+        if (Interlocked.Decrement(ref _detached) != 0)
         {
-            await run.ConfigureAwait(false);
+            return;
         }
-        catch (Exception e)
+
+        TaskCompletionSource? ended;
+        lock (_detachedGate)
         {
-            Log.TransportFailed(Logger, "detached", e); // RunDetachedAsync handles its own failures; this is a last resort
+            ended = _detachedEnded;
+            _detachedEnded = null;
         }
-        finally
-        {
-            if (Interlocked.Decrement(ref _detached) == 0)
-            {
-                Volatile.Read(ref _detachedEnded)?.TrySetResult();
-            }
-        }
+
+        ended?.TrySetResult();
     }
 
     /// <summary>Completes when no lean connection's run is left.</summary>
     public Task WhenDetachedEndedAsync()
     {
-        if (Volatile.Read(ref _detached) == 0)
+        lock (_detachedGate)
         {
-            return Task.CompletedTask;
-        }
+            if (Volatile.Read(ref _detached) == 0)
+            {
+                return Task.CompletedTask;
+            }
 
-        TaskCompletionSource ended = LazyInitializer.EnsureInitialized(ref _detachedEnded, static () => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        return Volatile.Read(ref _detached) == 0 ? Task.CompletedTask : ended.Task;
+            _detachedEnded ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _detachedEnded.Task;
+        }
     }
 
     public void Register(WebSocketConnection connection) => _connections.TryAdd(connection, 0);

@@ -121,9 +121,10 @@ public sealed class WebSocketServerOptions
     /// a plain-text HTTP/1.1 upgrade is done the socket is handed to the WebSocket and the HTTP request ends, so Kestrel
     /// frees its connection and request objects. An idle connection then holds no buffer, no pipe and no HTTP object.
     /// Applies on Linux (x64, ARM64) to IP end points; TLS, HTTP/2 and handlers that take <c>HttpContext</c>,
-    /// <c>HttpRequest</c> or <c>HttpResponse</c> keep the classic path. Default false.
+    /// <c>HttpRequest</c> or <c>HttpResponse</c> keep the classic path. Default true; false keeps Kestrel's own socket
+    /// transport for every connection.
     /// </summary>
-    public bool LeanConnections { get; set; }
+    public bool LeanConnections { get; set; } = true;
 
     /// <summary>Traces on the <c>AspNetWebSockets</c> activity source; per-message spans are off by default.</summary>
     public WebSocketTracingOptions Tracing { get; } = new();

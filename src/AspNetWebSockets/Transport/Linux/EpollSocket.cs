@@ -26,7 +26,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     private const int MaximumInputBuffer = 1024 * 1024;
 
     private readonly EpollLoop _loop;
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private int _fd;
     private int _slot;
 
