@@ -11,7 +11,7 @@
 // --servers LIST picks the servers and their order instead: ours (A), ours-el (E), ours-lean (H: --lean, lean
 // connections, issue 15), ours-lean-el (I: --lean --event-loop), builtin (B), rawtcp (C), bun (D, needs --bun), ws (W:
 // Node's ws, --ws-script build/bench/node/echo-server.js, run with node --expose-gc). Every server answers "gc" on stdin,
-// so scenario 5 (idle connections) measures all but raw TCP; --idle takes one count or several (10000,19000).
+// so scenario 5 (idle connections) measures every server; --idle takes one count or several (10000,19000).
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
@@ -211,8 +211,8 @@ sealed class ServerProcess : IDisposable
     public bool IsWebSocket => Mode != "rawtcp";
     /// <summary>Only BenchServers maps /echo-deflate (scenario 7).</summary>
     public bool HasDeflateEndpoint => Mode is "ours" or "ours-el" or "ours-lean" or "ours-lean-el" or "builtin";
-    /// <summary>Every server answers "gc" on stdin; scenario 5 holds idle WebSockets, which raw TCP does not speak.</summary>
-    public bool CanReportHeap => Mode != "rawtcp";
+    /// <summary>Every server answers "gc" on stdin (Bun and Node too), so every one takes part in scenario 5.</summary>
+    public bool CanReportHeap => true;
 
     ServerProcess(Process p, string mode) { _p = p; Mode = mode; }
 
@@ -805,7 +805,7 @@ static class Report
         ("ours-lean", "H", "H ours lean", "H = A with lean connections (LeanConnections: our epoll transport; after the 101 the socket goes to the WebSocket and the HTTP request ends)"),
         ("ours-lean-el", "I", "I ours lean event-loop", "I = H in the event-loop mode"),
         ("builtin", "B", "B built-in", "B = ASP.NET Core UseWebSockets"),
-        ("rawtcp", "C", "C raw TCP", "C = Kestrel raw TCP echo (no HTTP/WebSocket; n/a for scenario 5, which holds WebSockets, and 7, which needs the permessage-deflate handshake)"),
+        ("rawtcp", "C", "C raw TCP", "C = Kestrel raw TCP echo (no HTTP/WebSocket; in scenario 5 its connections have echoed 7 raw bytes; n/a for scenario 7, which needs the permessage-deflate handshake)"),
         ("bun", "D", "D Bun", "D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenario 7 (no deflate endpoint); its heap is JavaScriptCore's"),
         ("ws", "W", "W ws", "W = Node's ws, build/bench/node/echo-server.js; n/a for scenario 7; its heap is V8's"),
     };
