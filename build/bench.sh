@@ -2,10 +2,14 @@
 # Side-by-side WebSocket benchmarks (see build/bench/README.md). Arguments are checked before anything is built.
 #
 #   build/bench.sh [--quick] [--scenarios 1,3,...] [--rounds N] [--warmup S] [--duration S]
-#                  [--handshake-duration S] [--idle N] [--global-warmup S]
+#                  [--handshake-duration S] [--idle N[,N...]] [--global-warmup S] [--servers LIST]
 #       the echo servers A (ours), E (ours in the event-loop mode), B (ASP.NET Core's built-in), C (raw Kestrel TCP)
-#       and D (Bun; not in scenarios 5 and 7) with the C# load generator, scenarios 1-7, 3 interleaved rounds
+#       and D (Bun; not in scenario 7) with the C# load generator, scenarios 1-7, 3 interleaved rounds
 #       (~8-12 min); writes artifacts/bench/results.md. --quick: 1 round, short runs, 1,000 idle connections.
+#       --idle: scenario 5's connection counts, a fresh server for each (default 10000; at most ulimit -n less 512:
+#       19000 where one process may hold 20,000 descriptors). --servers: from ours, ours-el, ours-lean (H, lean
+#       connections), ours-lean-el (I), builtin, rawtcp, bun, ws (W, Node's ws), in round order, e.g. issue 15's
+#       --scenarios 4,5 --idle 10000,19000 --servers ours,ours-lean,builtin,ws,bun
 #   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--servers LIST]
 #       the echo scenarios 1, 2, 3 and 6 with the C epoll client; by default against A (ours), E (ours, event-loop
 #       mode), B, C, F (raw TCP with inline scheduling and inline socket completions) and D (Bun's Bun.serve, built on
@@ -15,11 +19,13 @@
 #       topic, ws.publish), measured by the C epoll client; artifacts/bench/broadcast.md (the C client's modes run
 #       through build/bench/epoll-client/run.sh)
 #   --servers LIST (C-client modes): which servers run, in this order, comma-separated, from ours, ours-el (event
-#       loop), ours-spin0 (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0; echo), builtin, rawtcp, rawtcp-inline (echo),
-#       ws (broadcast), bun. Defaults: echo ours,ours-el,builtin,rawtcp,rawtcp-inline,bun; broadcast
+#       loop), ours-lean (H, lean connections), ours-lean-el (I, lean + event loop), ours-spin0
+#       (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0; echo), builtin, rawtcp, rawtcp-inline (echo), ws (broadcast),
+#       bun. Defaults: echo ours,ours-el,builtin,rawtcp,rawtcp-inline,bun; broadcast
 #       ours,ours-el,builtin,ws,bun.
 #   build/bench.sh --idle-heap [--conns N]
-#       where an idle connection's managed memory goes, ours and the built-in, by owner, from dotnet-gcdump snapshots;
+#       where an idle connection's managed memory goes, ours, ours with lean connections and the built-in, by owner,
+#       from dotnet-gcdump snapshots;
 #       build/bench/idle-heap/run.sh, artifacts/bench/idle-heap.md
 #   build/bench.sh --micro [--filter PATTERN] [-- BENCHMARKDOTNET-ARGS...]
 #       BenchmarkDotNet micro-benchmarks of the protocol core (short job); artifacts/bench/micro/
@@ -35,7 +41,7 @@ fail_usage() { echo "bench.sh: $*" >&2; echo "Run build/bench.sh --help for usag
 
 # Parse and check every argument here, before anything is built: the drivers and the load generator would only
 # reject a mistake after a Release build.
-mode=echo client=cs
+mode=echo client=cs idle=""
 seen=()
 micro_args=()
 is_whole() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
@@ -67,7 +73,8 @@ while [ $i -lt ${#args[@]} ]; do
     --scenarios) value; is_list "$v" || fail_usage "--scenarios needs numbers separated by commas, e.g. 1,3"; seen+=(scenarios); scenarios="$v" ;;
     --conns) value; is_list "$v" || fail_usage "--conns needs a number or numbers separated by commas"; seen+=(conns); conns="$v" ;;
     --sizes) value; is_list "$v" || fail_usage "--sizes needs byte counts separated by commas, e.g. 64,4096"; seen+=(sizes) ;;
-    --rounds|--idle) value; is_whole "$v" || fail_usage "$a needs a whole number above 0"; seen+=("${a#--}") ;;
+    --rounds) value; is_whole "$v" || fail_usage "$a needs a whole number above 0"; seen+=("${a#--}") ;;
+    --idle) value; [[ "$v" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || fail_usage "--idle needs connection counts separated by commas, e.g. 10000,19000"; seen+=(idle); idle="$v" ;;
     --warmup|--duration|--handshake-duration|--global-warmup)
       value; is_seconds "$v" || fail_usage "$a needs a number of seconds"; seen+=("${a#--}") ;;
     --filter) value; seen+=(filter) ;;
@@ -84,10 +91,11 @@ fi
 
 # Which options each mode takes, and the scenario numbers it knows.
 case "$mode" in
-  echo) allowed="quick scenarios rounds warmup duration handshake-duration idle global-warmup"; known_scenarios="1 2 3 4 5 6 7" ;;
+  echo) allowed="quick scenarios rounds warmup duration handshake-duration idle global-warmup servers"; known_scenarios="1 2 3 4 5 6 7"
+    known_servers="ours ours-el ours-lean ours-lean-el builtin rawtcp bun ws" ;;
   client-c) allowed="quick scenarios rounds warmup duration servers"; known_scenarios="1 2 3 6"
-    known_servers="ours ours-el ours-spin0 builtin rawtcp rawtcp-inline bun" ;;
-  broadcast) allowed="quick rounds conns sizes servers"; known_servers="ours ours-el builtin ws bun" ;;
+    known_servers="ours ours-el ours-lean ours-lean-el ours-spin0 builtin rawtcp rawtcp-inline bun" ;;
+  broadcast) allowed="quick rounds conns sizes servers"; known_servers="ours ours-el ours-lean ours-lean-el builtin ws bun" ;;
   idle-heap) allowed="conns" ;;
   micro) allowed="filter passthrough" ;;
 esac
@@ -162,5 +170,14 @@ server="$bench/Servers/bin/Release/net10.0/BenchServers"
 [ -x "$server" ] || server="$server.dll"
 echo "ulimit -n $(ulimit -n); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 ensure_bun
+case ",${servers:-}," in *,ws,*) ensure_ws ;; esac
+# The idle counts must fit this shell's descriptor limit (the load generator and each server hold one per connection).
+for n in ${idle//,/ }; do
+  if [ "$n" -gt $(($(ulimit -n) - 512)) ]; then
+    echo "bench.sh: --idle $n needs a descriptor limit of $((n + 512)); ulimit -n is $(ulimit -n) (hard $(ulimit -Hn))" >&2
+    exit 2
+  fi
+done
 dotnet "$bench/LoadGen/bin/Release/net10.0/LoadGen.dll" --server "$server" \
-  --bun "$bun_bin" --bun-script "$bench/bun/echo.js" --event-loop --out "$out/results.md" ${args[@]+"${args[@]}"}
+  --bun "$bun_bin" --bun-script "$bench/bun/echo.js" --ws-script "$bench/node/echo-server.js" --event-loop \
+  --out "$out/results.md" ${args[@]+"${args[@]}"}

@@ -1,5 +1,5 @@
 # Sourced by build/bench.sh and the drivers it hands over to (epoll-client/run.sh, idle-heap/run.sh): the paths, a
-# quiet dotnet, the descriptor limit, and ensure_bun. Each benchmark process holds one descriptor per connection
+# quiet dotnet, the descriptor limit, ensure_bun and ensure_ws. Each benchmark process holds one descriptor per connection
 # (10,000 idle connections, broadcasts to 10,000), so the soft limit is raised to the hard one, capped at 65,536.
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$bench/../.." && pwd)"
@@ -24,4 +24,16 @@ ensure_bun() {
   local got
   got="$("$bun_bin" --version 2>/dev/null || true)"
   if [ "$got" != "$bun_version" ]; then echo "Bun at $bun_bin reports '$got', not $bun_version" >&2; exit 1; fi
+}
+
+# ensure_ws: Node's ws (server W) from the committed lock in build/bench/node: npm ci only when node_modules is missing
+# or the lock changed.
+ensure_ws() {
+  local node_dir="$bench/node" stamp lock_hash
+  stamp="$node_dir/node_modules/.installed-lock-sha256"
+  lock_hash="$(sha256sum "$node_dir/package-lock.json" | cut -d ' ' -f 1)"
+  if ! [ -f "$node_dir/node_modules/ws/package.json" ] || ! [ -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null) >&2
+    printf '%s\n' "$lock_hash" > "$stamp"
+  fi
 }

@@ -8,6 +8,10 @@
 // and 6; it has no deflate endpoint (7) and no "gc" command on stdin (5), so it sits those two out.
 // With --event-loop, server E (BenchServers --mode ours --event-loop, with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 // in its environment: AspNetWebSockets' event-loop execution mode) runs right after A in every round.
+// --servers LIST picks the servers and their order instead: ours (A), ours-el (E), ours-lean (H: --lean, lean
+// connections, issue 15), ours-lean-el (I: --lean --event-loop), builtin (B), rawtcp (C), bun (D, needs --bun), ws (W:
+// Node's ws, --ws-script build/bench/node/echo-server.js, run with node --expose-gc). Every server answers "gc" on stdin,
+// so scenario 5 (idle connections) measures every server; --idle takes one count or several (10000,19000).
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
@@ -32,6 +36,7 @@ static class Program
         if (o.EventLoop) modes.Add("ours-el");
         modes.AddRange(["builtin", "rawtcp"]);
         if (o.BunCommand is not null) modes.Add("bun");
+        if (o.Servers is not null) modes = o.Servers;
         var servers = new Dictionary<string, ServerProcess>();
         try
         {
@@ -60,13 +65,24 @@ static class Program
                         var srv = servers[m];
                         if (sc == 7 && !srv.HasDeflateEndpoint) continue;
                         if (sc == 5 && !srv.CanReportHeap) continue;
+                        if (sc == 5)
+                        {
+                            // One fresh server per count (Idle starts it), the counts in the order given.
+                            foreach (int n in o.IdleConnections)
+                            {
+                                var idle = await Scenarios.Idle(o, srv, sc, n);
+                                idle.Round = round;
+                                results.Add(idle);
+                                Console.Error.WriteLine($"  s{sc} r{round} {m,-7} {string.Join("  ", idle.Metrics.Select(kv => $"{kv.Key}={Fmt(kv.Value)}"))}");
+                            }
+                            continue;
+                        }
                         Result r = sc switch
                         {
                             1 => await Scenarios.Echo(o, srv, sc, connections: 100, window: 16, payload: 64, text: false),
                             2 => await Scenarios.Echo(o, srv, sc, connections: 10, window: 4, payload: 16 * 1024, text: false),
                             3 => await Scenarios.Echo(o, srv, sc, connections: 1, window: 1, payload: 64, text: false),
                             4 => await Scenarios.Handshakes(o, srv, sc, parallel: 50),
-                            5 => await Scenarios.Idle(o, srv, sc),
                             6 => await Scenarios.Echo(o, srv, sc, connections: 100, window: 16, payload: 64, text: true),
                             7 => await Scenarios.Echo(o, srv, sc, connections: 100, window: 16, payload: Scenarios.JsonAverageLength, text: true, deflate: true),
                             _ => throw new ArgumentException($"unknown scenario {sc}"),
@@ -99,11 +115,16 @@ static class Program
 sealed class Options
 {
     public string? ServerCommand;
-    public string? BunCommand, BunScript;
+    public string? BunCommand, BunScript, WsScript;
+    public string NodeCommand = "node";
+    /// <summary>The servers and their order (--servers); null: A, [E,] B, C[, D] from the other options.</summary>
+    public List<string>? Servers;
+    public static readonly string[] KnownServers = ["ours", "ours-el", "ours-lean", "ours-lean-el", "builtin", "rawtcp", "bun", "ws"];
     public bool EventLoop;
     public int Rounds = 3;
     public double Warmup = 1.0, Duration = 3.0, HandshakeDuration = 2.0, GlobalWarmup = 2.0;
-    public int IdleConnections = 10_000;
+    /// <summary>Scenario 5's connection counts (--idle N[,N...]); each gets a fresh server.</summary>
+    public List<int> IdleConnections = [10_000];
     public List<int> Scenarios = new() { 1, 3, 2, 5, 4, 6, 7 };
     public string? Output;
     public string CommandLine = "";
@@ -124,19 +145,38 @@ sealed class Options
                 case "--warmup": o.Warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--duration": o.Duration = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--handshake-duration": o.HandshakeDuration = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--idle": o.IdleConnections = int.Parse(Next()); break;
+                case "--idle": o.IdleConnections = Next().Split(',').Select(int.Parse).ToList(); break;
+                case "--servers": o.Servers = Next().Split(',').ToList(); break;
+                case "--ws-script": o.WsScript = Next(); break;
+                case "--node": o.NodeCommand = Next(); break;
                 case "--scenarios": o.Scenarios = Next().Split(',').Select(int.Parse).ToList(); break;
                 case "--out": o.Output = Next(); break;
                 case "--global-warmup": o.GlobalWarmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--quick":
-                    o.Rounds = 1; o.Warmup = 0.3; o.Duration = 1.0; o.HandshakeDuration = 0.5; o.IdleConnections = 1000; o.GlobalWarmup = 0.7; break;
+                    o.Rounds = 1; o.Warmup = 0.3; o.Duration = 1.0; o.HandshakeDuration = 0.5; o.IdleConnections = [1000]; o.GlobalWarmup = 0.7; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
         if ((o.BunCommand is null) != (o.BunScript is null)) throw new ArgumentException("--bun and --bun-script go together");
-        // Keep the idle-connection count under this process's descriptor limit.
+        if (o.Servers is not null)
+        {
+            foreach (var m in o.Servers)
+                if (!KnownServers.Contains(m)) throw new ArgumentException($"unknown server {m} (known: {string.Join(", ", KnownServers)})");
+            if (o.Servers.Count != o.Servers.Distinct().Count()) throw new ArgumentException("--servers names a server twice");
+            if (o.Servers.Contains("bun") && o.BunCommand is null) throw new ArgumentException("server bun needs --bun and --bun-script");
+            if (o.Servers.Contains("ws") && o.WsScript is null) throw new ArgumentException("server ws needs --ws-script");
+        }
+        // Keep the idle-connection counts under this process's descriptor limit (the server has its own, the same).
         int limit = FdLimit();
-        if (limit > 0 && o.IdleConnections > limit - 512) o.IdleConnections = Math.Max(100, limit - 512);
+        if (limit > 0)
+        {
+            for (int i = 0; i < o.IdleConnections.Count; i++)
+            {
+                if (o.IdleConnections[i] <= limit - 512) continue;
+                Console.Error.WriteLine($"--idle {o.IdleConnections[i]} is over this process's descriptor limit ({limit}) less 512: using {Math.Max(100, limit - 512)}");
+                o.IdleConnections[i] = Math.Max(100, limit - 512);
+            }
+        }
         return o;
     }
 
@@ -170,9 +210,9 @@ sealed class ServerProcess : IDisposable
     public string Mode { get; }
     public bool IsWebSocket => Mode != "rawtcp";
     /// <summary>Only BenchServers maps /echo-deflate (scenario 7).</summary>
-    public bool HasDeflateEndpoint => Mode is "ours" or "ours-el" or "builtin";
-    /// <summary>Only BenchServers answers "gc" on stdin (scenario 5).</summary>
-    public bool CanReportHeap => Mode != "bun";
+    public bool HasDeflateEndpoint => Mode is "ours" or "ours-el" or "ours-lean" or "ours-lean-el" or "builtin";
+    /// <summary>Every server answers "gc" on stdin (Bun and Node too), so every one takes part in scenario 5.</summary>
+    public bool CanReportHeap => true;
 
     ServerProcess(Process p, string mode) { _p = p; Mode = mode; }
 
@@ -180,14 +220,18 @@ sealed class ServerProcess : IDisposable
     {
         string command = o.ServerCommand!;
         // E is A's server in the event-loop mode; the runtime reads the inline-completions switch once, at the first
-        // socket, so it goes into the child's environment as well (the server checks it took effect).
-        string serverMode = mode == "ours-el" ? "ours" : mode;
+        // socket, so it goes into the child's environment as well (the server checks it took effect). H and I are A and
+        // E with lean connections (--lean).
+        string serverMode = mode is "ours-el" or "ours-lean" or "ours-lean-el" ? "ours" : mode;
         var psi = mode == "bun"
             ? new ProcessStartInfo(o.BunCommand!) { ArgumentList = { o.BunScript! } }
+            : mode == "ws"
+            ? new ProcessStartInfo(o.NodeCommand) { ArgumentList = { "--expose-gc", o.WsScript! } }
             : command.EndsWith(".dll")
             ? new ProcessStartInfo("dotnet") { ArgumentList = { command, "--mode", serverMode } }
             : new ProcessStartInfo(command) { ArgumentList = { "--mode", serverMode } };
-        if (mode == "ours-el")
+        if (mode is "ours-lean" or "ours-lean-el") psi.ArgumentList.Add("--lean");
+        if (mode is "ours-el" or "ours-lean-el")
         {
             psi.ArgumentList.Add("--event-loop");
             psi.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
@@ -214,8 +258,11 @@ sealed class ServerProcess : IDisposable
         return long.Parse(f[11]) + long.Parse(f[12]);
     }
 
-    /// <summary>Asks the server to run a full GC; returns its VmRSS and managed heap bytes afterwards.</summary>
-    public async Task<(long Rss, long Heap)> GcAsync()
+    /// <summary>
+    /// Asks the server to run a full GC; returns its VmRSS and managed heap bytes afterwards, and the GC's committed bytes
+    /// when the server reports them (BenchServers' "committed="; -1 from Bun and Node).
+    /// </summary>
+    public async Task<(long Rss, long Heap, long Committed)> GcAsync()
     {
         await _p.StandardInput.WriteLineAsync("gc");
         await _p.StandardInput.FlushAsync();
@@ -226,7 +273,8 @@ sealed class ServerProcess : IDisposable
             if (line.StartsWith("GC "))
             {
                 var f = line.Split(' ');
-                return (long.Parse(f[1]), long.Parse(f[2]));
+                var committed = f.FirstOrDefault(x => x.StartsWith("committed="));
+                return (long.Parse(f[1]), long.Parse(f[2]), committed is null ? -1 : long.Parse(committed["committed=".Length..]));
             }
         }
     }
@@ -669,12 +717,11 @@ static class Scenarios
         return r;
     }
 
-    public static async Task<Result> Idle(Options o, ServerProcess shared, int scenario)
+    public static async Task<Result> Idle(Options o, ServerProcess shared, int scenario, int n)
     {
         // A fresh server process per measurement: RSS of a process that already ran load keeps freed pages,
         // which would hide the growth. The shared (warm) server is not used here.
         using var srv = await ServerProcess.StartAsync(o, shared.Mode);
-        int n = o.IdleConnections;
         var upgrade = Client.UpgradeRequest(srv.Port);
         var ping = Client.MaskedFrame(0x2, new byte[] { 1 });
         // Warm the accept/handshake path so JIT and pools are not counted as per-connection memory.
@@ -683,20 +730,30 @@ static class Scenarios
         var before = await srv.GcAsync();
 
         var sockets = new Socket[n];
-        using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 50, CancellationToken = setup.Token },
-            async (i, ct) => sockets[i] = await OpenOne(srv, upgrade, ping, ct));
-        await Task.Delay(1000);
-        var after = await srv.GcAsync();
-        foreach (var s in sockets) s.Dispose();
-        await Task.Delay(1000);
+        // 60 s, and 10 s more per 1,000 connections over 5,000: a loaded 2-core machine opens ~1,000-3,000 a second.
+        using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(60 + Math.Max(0, n - 5000) / 100));
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 50, CancellationToken = setup.Token },
+                async (i, ct) => sockets[i] = await OpenOne(srv, upgrade, ping, ct));
+            await Task.Delay(1000);
+            var after = await srv.GcAsync();
 
-        var r = new Result { Scenario = scenario, Mode = srv.Mode };
-        r.Metrics["RSS bytes/conn"] = (after.Rss - before.Rss) / (double)n;
-        r.Metrics["managed heap bytes/conn"] = (after.Heap - before.Heap) / (double)n;
-        r.Metrics["connections"] = n;
-        return r;
+            var r = new Result { Scenario = scenario, Mode = srv.Mode };
+            r.Metrics[IdleMetric("RSS bytes/conn", n)] = (after.Rss - before.Rss) / (double)n;
+            r.Metrics[IdleMetric("heap bytes/conn", n)] = (after.Heap - before.Heap) / (double)n;
+            r.Metrics[IdleMetric("GC committed bytes/conn", n)] = after.Committed < 0 || before.Committed < 0 ? double.NaN : (after.Committed - before.Committed) / (double)n;
+            return r;
+        }
+        finally
+        {
+            foreach (var s in sockets) s?.Dispose();
+            await Task.Delay(1000);
+        }
     }
+
+    /// <summary>Scenario 5's metric names carry the connection count, so one table holds every count.</summary>
+    public static string IdleMetric(string what, int connections) => $"{what} at {connections:N0}";
 
     static async Task OpenAndClose(ServerProcess srv, byte[] upgrade, byte[] ping, int count)
     {
@@ -725,7 +782,7 @@ static class Report
         (2, "(2) 16 KiB binary echo, 10 conn × 4 in flight", new[] { "MB/s", "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
         (3, "(3) 64 B binary, 1 conn × 1 in flight", new[] { "p50 µs", "p99 µs", "msgs/s", "server CPU µs/msg", "loadgen CPU µs/msg" }),
         (4, "(4) connect+upgrade+close, 50 parallel", new[] { "handshakes/s", "server CPU µs/handshake", "loadgen CPU µs/handshake", "failures" }),
-        (5, "(5) idle WebSocket connections, fresh server, delta after GC", new[] { "RSS bytes/conn", "managed heap bytes/conn", "connections" }),
+        (5, "(5) idle WebSocket connections, fresh server, delta after GC", new[] { "RSS bytes/conn", "heap bytes/conn", "GC committed bytes/conn" }),
         (6, "(6) 64 B text (UTF-8), 100 conn × 16 in flight", new[] { "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
         (7, $"(7) 48 distinct JSON texts of {Scenarios.JsonAverageLength:N0} B on average, permessage-deflate (the client sends {Scenarios.JsonAverageDeflated} B), 100 conn × 16 in flight",
             new[] { "MB/s", "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %", "echo wire bytes/msg" }),
@@ -740,31 +797,48 @@ static class Report
 
     static string F(double v) => double.IsNaN(v) ? "–" : Program.Fmt(v);
 
+    /// <summary>Column letter and title of every server, in the order the columns may appear.</summary>
+    static readonly (string Mode, string Letter, string Title, string Legend)[] Servers =
+    {
+        ("ours", "A", "A ours", "A = AspNetWebSockets MapWebSocket"),
+        ("ours-el", "E", "E ours event-loop", "E = A in the event-loop mode (UseWebSocketEventLoop(): inline scheduling, inline socket completions)"),
+        ("ours-lean", "H", "H ours lean", "H = A with lean connections (LeanConnections: our epoll transport; after the 101 the socket goes to the WebSocket and the HTTP request ends)"),
+        ("ours-lean-el", "I", "I ours lean event-loop", "I = H in the event-loop mode"),
+        ("builtin", "B", "B built-in", "B = ASP.NET Core UseWebSockets"),
+        ("rawtcp", "C", "C raw TCP", "C = Kestrel raw TCP echo (no HTTP/WebSocket; in scenario 5 its connections have echoed 7 raw bytes; n/a for scenario 7, which needs the permessage-deflate handshake)"),
+        ("bun", "D", "D Bun", "D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenario 7 (no deflate endpoint); its heap is JavaScriptCore's"),
+        ("ws", "W", "W ws", "W = Node's ws, build/bench/node/echo-server.js; n/a for scenario 7; its heap is V8's"),
+    };
+
+    /// <summary>The ratios, first/second of the medians, each shown when both servers ran (the first five are the original A/B ... E/A).</summary>
+    static readonly (string Num, string Den)[] Ratios =
+    {
+        ("ours", "builtin"), ("ours", "rawtcp"), ("ours", "bun"), ("ours-el", "bun"), ("ours-el", "ours"),
+        ("ours-lean", "ours"), ("ours-lean-el", "ours"), ("ours-lean-el", "ours-el"), ("ours-lean", "builtin"), ("ours-lean", "bun"), ("ours-lean-el", "bun"),
+        ("ours-lean", "ws"), ("ours", "ws"),
+    };
+
     public static string Build(Options o, List<Result> results, TimeSpan elapsed)
     {
         var sb = new StringBuilder();
-        bool hasD = results.Any(r => r.Mode == "bun");
-        bool hasE = results.Any(r => r.Mode == "ours-el");
-        string order = (hasE ? "A E B C" : "A B C") + (hasD ? " D" : "");
-        sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) ({order} per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
-        sb.AppendLine("A = AspNetWebSockets MapWebSocket, B = ASP.NET Core UseWebSockets, C = Kestrel raw TCP echo (no HTTP/WebSocket; n/a for scenario 7, which needs the permessage-deflate handshake). Ratios are A/B and A/C of the medians (for µs, bytes and CPU rows lower is better).");
-        if (hasE) sb.AppendLine("E = A in the event-loop mode (UseWebSocketEventLoop(): inline scheduling, inline socket completions). E/A is event-loop/default.");
-        if (hasD) sb.AppendLine($"D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenarios 5 (no heap report) and 7 (no deflate endpoint). A/D is ours/Bun{(hasE ? ", E/D ours event-loop/Bun" : "")}.");
+        var ran = results.Select(r => r.Mode).ToHashSet();
+        // Columns in run order (the --servers order, or A E B C D), so the table reads as the rounds ran.
+        var order = results.Select(r => r.Mode).Distinct().ToList();
+        var cols = order.Select(m => Servers.First(s => s.Mode == m)).ToList();
+        string Letter(string mode) => Servers.First(s => s.Mode == mode).Letter;
+        var ratios = Ratios.Where(r => ran.Contains(r.Num) && ran.Contains(r.Den))
+            .Select(r => (Title: $"{Letter(r.Num)}/{Letter(r.Den)}", r.Num, r.Den)).ToList();
+        sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) ({string.Join(" ", cols.Select(c => c.Letter))} per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
+        foreach (var c in cols) sb.AppendLine(c.Legend + ".");
+        sb.AppendLine("Ratios are first/second of the medians (for µs, bytes and CPU rows lower is better). Scenario 5: a fresh server per count, growth after a full GC divided by the connections; heap is the managed (or JS) heap, GC committed what the .NET GC keeps committed.");
         sb.AppendLine();
-        // Columns: (title, mode) for the servers, then (title, numerator, denominator) for the ratios.
-        var cols = new List<(string Title, string Mode)> { ("A ours", "ours") };
-        if (hasE) cols.Add(("E ours event-loop", "ours-el"));
-        cols.AddRange([("B built-in", "builtin"), ("C raw TCP", "rawtcp")]);
-        if (hasD) cols.Add(("D Bun", "bun"));
-        var ratios = new List<(string Title, string Num, string Den)> { ("A/B", "ours", "builtin"), ("A/C", "ours", "rawtcp") };
-        if (hasD) ratios.Add(("A/D", "ours", "bun"));
-        if (hasE && hasD) ratios.Add(("E/D", "ours-el", "bun"));
-        if (hasE) ratios.Add(("E/A", "ours-el", "ours"));
         sb.AppendLine($"| Scenario | Metric | {string.Join(" | ", cols.Select(c => c.Title))} | {string.Join(" | ", ratios.Select(r => r.Title))} |");
         sb.AppendLine($"|---|---|{string.Concat(Enumerable.Repeat("---:|", cols.Count + ratios.Count))}");
-        foreach (var (sc, title, metrics) in Layout)
+        foreach (var (sc, title, layoutMetrics) in Layout)
         {
             if (!results.Any(r => r.Scenario == sc)) continue;
+            // Scenario 5's metrics carry the connection count: every count, in the order given.
+            var metrics = sc != 5 ? layoutMetrics : o.IdleConnections.SelectMany(n => layoutMetrics.Select(m => Scenarios.IdleMetric(m, n))).ToArray();
             bool first = true;
             foreach (var m in metrics)
             {
@@ -777,6 +851,7 @@ static class Report
                     return ratio && y != 0 && !double.IsNaN(x) && !double.IsNaN(y) ? (x / y).ToString("0.00") : "";
                 }
                 string cells = string.Join(" | ", cols.Select(c => Ran(c.Mode) ? F(Med(c.Mode)) : "n/a"));
+                if (sc == 5 && cols.All(c => double.IsNaN(Med(c.Mode)))) continue;
                 string ratioCells = string.Join(" | ", ratios.Select(r => Ratio(r.Num, r.Den)));
                 sb.AppendLine($"| {(first ? title : "")} | {m} | {cells} | {ratioCells} |");
                 first = false;

@@ -47,6 +47,7 @@ for (int i = 0; i < args.Length; i++)
     if (args[i] == "--inline-scheduling") inlineScheduling = true;
     if (args[i] == "--event-loop") eventLoop = true;
     // Lean connections (WebSocketServerOptions.LeanConnections): our epoll transport, the socket handed over after the 101.
+    // The library turns them on by default; the servers set the option either way, so A and E stay on the classic path.
     if (args[i] == "--lean") lean = true;
     if (args[i] == "--wait-for-data" && i + 1 < args.Length) waitForData = bool.Parse(args[i + 1]);
     if (args[i] == "--io-queue-count" && i + 1 < args.Length) ioQueueCount = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);

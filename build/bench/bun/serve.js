@@ -1,6 +1,7 @@
 // The part build/bench/bun/echo.js and broadcast.js share: Bun.serve (uWebSockets underneath) on 127.0.0.1 with an
 // OS-chosen port, upgrading only `path` (other paths get 404), with the .NET servers' settings, then the harness's
-// contract (build/bench/epoll-client/run.sh, build/bench/LoadGen): print "PORT <n>", exit when stdin ends or on "quit".
+// contract (build/bench/epoll-client/run.sh, build/bench/LoadGen): print "PORT <n>", exit when stdin ends or on "quit",
+// answer "gc" with "GC <RSS bytes> <JS heap used bytes>" after a full collection (LoadGen's scenario 5).
 import { createInterface } from 'node:readline';
 
 export function serveWebSocket(path, handlers) {
@@ -20,6 +21,14 @@ export function serveWebSocket(path, handlers) {
   });
   process.stdout.write(`PORT ${server.port}\n`);
   const stdin = createInterface({ input: process.stdin });
-  stdin.on('line', (line) => { if (line.trim() === 'quit') process.exit(0); });
+  stdin.on('line', (line) => {
+    const command = line.trim();
+    if (command === 'quit') process.exit(0);
+    // As the .NET servers: a full synchronous collection, then "GC <RSS bytes> <JS heap bytes>" (scenario 5).
+    if (command === 'gc') {
+      Bun.gc(true);
+      setTimeout(() => process.stdout.write(`GC ${process.memoryUsage().rss} ${process.memoryUsage().heapUsed}\n`), 200);
+    }
+  });
   stdin.on('close', () => process.exit(0));
 }

@@ -11,6 +11,9 @@
 # Servers (--servers, comma-separated, in the order they run in each round and appear in the table):
 #   ours           A  BenchServers --mode ours (broadcast: ours-broadcast), default execution
 #   ours-el        E  the same with --event-loop (UseWebSocketEventLoop) and DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
+#   ours-lean      H  ours (broadcast: ours-broadcast) with --lean (WebSocketServerOptions.LeanConnections: our epoll
+#                     transport, the socket handed to the WebSocket after the 101 and the HTTP request ended; issue 15)
+#   ours-lean-el   I  ours-lean with --event-loop (and the inline-completions variable, as E)
 #   ours-spin0     G  ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (no thread-pool spinning; echo only)
 #   builtin        B  ASP.NET Core's built-in WebSockets
 #   rawtcp         C  Kestrel raw TCP echo (echo only)
@@ -69,7 +72,7 @@ fi
 IFS=, read -r -a server_arr <<<"$servers"
 for k in "${server_arr[@]}"; do
   case "$what:$k" in
-    *:ours|*:ours-el|*:builtin|*:bun|echo:ours-spin0|echo:rawtcp|echo:rawtcp-inline|broadcast:ws) ;;
+    *:ours|*:ours-el|*:ours-lean|*:ours-lean-el|*:builtin|*:bun|echo:ours-spin0|echo:rawtcp|echo:rawtcp-inline|broadcast:ws) ;;
     *) echo "epoll-client/run.sh: no server '$k' in the $what benchmark" >&2; exit 2 ;;
   esac
 done
@@ -93,15 +96,7 @@ gcc -O2 -Wall -Wextra -Werror -o "$client" "$bench/epoll-client/epoll-client.c"
 
 node_dir="$bench/node"
 ensure_bun
-if [ "$what" = broadcast ]; then
-  # Node's ws from the committed lock: npm ci only when node_modules is missing or the lock changed.
-  stamp="$node_dir/node_modules/.installed-lock-sha256"
-  lock_hash="$(sha256sum "$node_dir/package-lock.json" | cut -d ' ' -f 1)"
-  if ! [ -f "$node_dir/node_modules/ws/package.json" ] || ! [ -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
-    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null) >&2
-    printf '%s\n' "$lock_hash" > "$stamp"
-  fi
-fi
+if [ "$what" = broadcast ]; then ensure_ws; fi
 
 server="$bench/Servers/bin/Release/net10.0/BenchServers"
 server_args="${BENCH_SERVER_ARGS:-}"
@@ -114,6 +109,8 @@ server_cmd() {
   case "$1" in
     ours) echo "$server --mode $ours_mode $server_args" ;;
     ours-el) echo "$inline_env $server --mode $ours_mode --event-loop $server_args" ;;
+    ours-lean) echo "$server --mode $ours_mode --lean $server_args" ;;
+    ours-lean-el) echo "$inline_env $server --mode $ours_mode --lean --event-loop $server_args" ;;
     ours-spin0) echo "env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 $server --mode ours $server_args" ;;
     builtin) if [ "$what" = broadcast ]; then echo "$server --mode builtin-broadcast $server_args"; else echo "$server --mode builtin $server_args"; fi ;;
     rawtcp) echo "$server --mode rawtcp $server_args" ;;
@@ -177,12 +174,12 @@ awk_lib='
   function columns(   i, j, p, q, np) {
     nsrv = split(servers, SRV, ",")
     letter["ours"] = "A"; letter["builtin"] = "B"; letter["rawtcp"] = "C"; letter["bun"] = "D"; letter["ours-el"] = "E"
-    letter["rawtcp-inline"] = "F"; letter["ours-spin0"] = "G"; letter["ws"] = "W"
+    letter["rawtcp-inline"] = "F"; letter["ours-spin0"] = "G"; letter["ws"] = "W"; letter["ours-lean"] = "H"; letter["ours-lean-el"] = "I"
     coltitle["ours"] = "A ours"; coltitle["builtin"] = "B built-in"; coltitle["rawtcp"] = "C raw TCP"; coltitle["bun"] = "D Bun"
     coltitle["ours-el"] = "E ours event-loop"; coltitle["rawtcp-inline"] = "F raw TCP inline"; coltitle["ours-spin0"] = "G ours spin 0"
-    coltitle["ws"] = "W ws"
+    coltitle["ws"] = "W ws"; coltitle["ours-lean"] = "H ours lean"; coltitle["ours-lean-el"] = "I ours lean event-loop"
     for (i = 1; i <= nsrv; i++) has[SRV[i]] = 1
-    np = split("ours/builtin ours/ws ours/bun ours-el/bun ours-spin0/bun ours-el/ours ours-el/rawtcp-inline", P, " ")
+    np = split("ours/builtin ours/ws ours/bun ours-el/bun ours-spin0/bun ours-el/ours ours-el/rawtcp-inline ours-lean/ours ours-lean-el/ours ours-lean-el/ours-el ours-lean/bun ours-lean-el/bun ours-lean/builtin", P, " ")
     nrat = 0
     for (i = 1; i <= np; i++) {
       split(P[i], q, "/")
@@ -215,6 +212,8 @@ legend() {
     case "$k" in
       ours) echo "- A ours: default execution (thread pool, Kestrel's IOQueue)" ;;
       ours-el) echo "- E ours event-loop: UseWebSocketEventLoop() (inline scheduling, inline socket completions, corked replies)" ;;
+      ours-lean) echo "- H ours lean: LeanConnections (our epoll transport; after the 101 the socket is handed to the WebSocket and the request ends)" ;;
+      ours-lean-el) echo "- I ours lean event-loop: H with UseWebSocketEventLoop()" ;;
       ours-spin0) echo "- G ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (thread-pool workers do not spin before sleeping)" ;;
       builtin) echo "- B ASP.NET Core's built-in WebSockets" ;;
       rawtcp) echo "- C Kestrel raw TCP echo (no HTTP, no WebSocket)" ;;

@@ -16,7 +16,7 @@ public sealed class AdvisoryRegressionTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static Task<TestApp> StartEchoAsync(Action<WebSocketServerOptions>? configure = null, bool compression = false) => TestApp.StartAsync(
-        TransportMode.KestrelPipes,
+        HardeningCollection.Transport,
         a =>
         {
             WebSocketEndpointConventionBuilder endpoint = a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
@@ -58,7 +58,7 @@ public sealed class AdvisoryRegressionTests
     [Fact]
     public async Task Frames_built_in_pooled_buffers_carry_exactly_the_bytes_written_ADVISORIES_7()
     {
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
+        await using TestApp app = await TestApp.StartAsync(HardeningCollection.Transport, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
         {
             using (WebSocketMessage? go = await socket.ReceiveAsync())
             {
@@ -104,7 +104,7 @@ public sealed class AdvisoryRegressionTests
     public async Task End_of_stream_inside_a_frame_header_ends_the_connection_ADVISORIES_11(int headerBytes)
     {
         var closed = new TaskCompletionSource<WebSocketCloseInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
+        await using TestApp app = await TestApp.StartAsync(HardeningCollection.Transport, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
         {
             await foreach (WebSocketMessage message in socket.ReadAllAsync())
             {
@@ -273,7 +273,7 @@ public sealed class AdvisoryRegressionTests
     public async Task An_application_deadline_on_ReceiveAsync_bounds_a_dripping_peer()
     {
         var outcome = new TaskCompletionSource<WebSocketCloseInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
+        await using TestApp app = await TestApp.StartAsync(HardeningCollection.Transport, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
         {
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             try

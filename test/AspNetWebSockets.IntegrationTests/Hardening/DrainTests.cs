@@ -19,7 +19,7 @@ public sealed class DrainTests
         TimeSpan window = TimeSpan.FromSeconds(4);
         int ended = 0;
         TestApp app = await TestApp.StartAsync(
-            TransportMode.KestrelPipes,
+            HardeningCollection.Transport,
             a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
             {
                 await foreach (WebSocketMessage message in socket.ReadAllAsync())

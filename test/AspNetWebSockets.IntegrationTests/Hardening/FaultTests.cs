@@ -84,7 +84,7 @@ public sealed class FaultTests
     public async Task Reset_mid_frame_is_1006_on_the_server_and_leaks_nothing_over_200_rounds()
     {
         var recorder = new Recorder();
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, recorder.Map);
+        await using TestApp app = await TestApp.StartAsync(HardeningCollection.Transport, recorder.Map);
         await ResetOnceMidFrameAsync(app); // warm-up: JIT, pools, first-connection state are not leaks
         await recorder.WaitForEndedAsync(1);
         using var watch = new LeakWatch();
@@ -119,7 +119,7 @@ public sealed class FaultTests
     public async Task Reset_mid_handshake_never_reaches_the_handler_and_leaks_nothing()
     {
         var recorder = new Recorder();
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, recorder.Map);
+        await using TestApp app = await TestApp.StartAsync(HardeningCollection.Transport, recorder.Map);
         byte[] request = Hosting.RawRequest.Upgrade(app.HttpAddress).ToBytes();
         using (RawWebSocketClient warmUp = await RawWebSocketClient.ConnectTcpAsync(app.HttpAddress))
         {
@@ -157,7 +157,7 @@ public sealed class FaultTests
     public async Task Reset_mid_close_ends_the_handler_with_a_close_code_and_leaks_nothing()
     {
         var recorder = new Recorder();
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, recorder.Map);
+        await using TestApp app = await TestApp.StartAsync(HardeningCollection.Transport, recorder.Map);
         await ResetOnceMidCloseAsync(app);
         await recorder.WaitForEndedAsync(1);
         using var watch = new LeakWatch();
@@ -197,7 +197,7 @@ public sealed class FaultTests
     {
         var closed = new TaskCompletionSource<WebSocketCloseInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
         var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelPipes, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
+        await using TestApp app = await TestApp.StartAsync(HardeningCollection.Transport, a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
         {
             using (WebSocketMessage? go = await socket.ReceiveAsync())
             {
@@ -234,7 +234,7 @@ public sealed class FaultTests
     {
         var logs = new FakeLogCollector();
         await using TestApp app = await TestApp.StartAsync(
-            TransportMode.KestrelPipes,
+            HardeningCollection.Transport,
             a => a.MapWebSocket("/ws", (Func<Task>)(() => throw new InvalidOperationException("secret detail"))),
             services: s => s.AddLogging(l => l.AddProvider(new FakeLoggerProvider(logs))));
         using var watch = new LeakWatch();
@@ -261,7 +261,7 @@ public sealed class FaultTests
         const int Connections = 1000;
         var recorder = new Recorder();
         TestApp app = await TestApp.StartAsync(
-            TransportMode.KestrelPipes,
+            HardeningCollection.Transport,
             recorder.Map,
             o =>
             {

@@ -21,7 +21,7 @@ public sealed class FloodTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static Task<TestApp> StartEchoAsync(Action<WebSocketServerOptions>? configure = null, Counter? ended = null) => TestApp.StartAsync(
-        TransportMode.KestrelPipes,
+        HardeningCollection.Transport,
         a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
         {
             try

@@ -9,7 +9,7 @@ namespace AspNetWebSockets.IntegrationTests.Hardening;
 public sealed class HandshakeLimitsTests
 {
     private static Task<TestApp> StartCountingAsync(Counter calls) =>
-        TestApp.StartAsync(TransportMode.KestrelPipes, a => a.MapWebSocket("/ws", (WebSocketConnection socket) =>
+        TestApp.StartAsync(HardeningCollection.Transport, a => a.MapWebSocket("/ws", (WebSocketConnection socket) =>
         {
             calls.Increment();
             return Task.CompletedTask;

@@ -21,7 +21,7 @@ public sealed class HandshakeTimeoutTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static Task<TestApp> StartAsync(Counter handlerRuns) => TestApp.StartAsync(
-        TransportMode.KestrelPipes,
+        HardeningCollection.Transport,
         a => a.MapWebSocket("/ws", async (WebSocketConnection socket) =>
         {
             handlerRuns.Increment();

@@ -11,6 +11,12 @@ namespace AspNetWebSockets.IntegrationTests.Hardening;
 public sealed class HardeningCollection
 {
     public const string Name = "Hardening (not parallel)";
+
+    /// <summary>
+    /// The transport the hardening tests attack: lean connections (the default), or Kestrel's own transport with its
+    /// pipes in build/test.sh's classic run (ASPNETWEBSOCKETS_TEST_CLASSIC=1), which reruns this namespace.
+    /// </summary>
+    public static TransportMode Transport => TestExecutionMode.Classic ? TransportMode.KestrelPipes : TransportMode.KestrelLean;
 }
 
 /// <summary>Process-wide observations a fault test makes about everything that ran while it was alive.</summary>

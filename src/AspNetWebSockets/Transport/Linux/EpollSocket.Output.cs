@@ -101,13 +101,8 @@ internal sealed unsafe partial class EpollSocket
             }
 
             _flushWaiting = true;
-            _flush.Reset();
-            if (cancellationToken.CanBeCanceled)
-            {
-                _flushCancellation = cancellationToken.UnsafeRegister(static (state, token) => ((EpollSocket)state!).CancelFlush(token), this);
-            }
-
-            return new ValueTask<FlushResult>(this, _flush.Version);
+            _flushWaiter ??= new EpollFlushWaiter(_inline);
+            return _flushWaiter.Start(cancellationToken, static (state, token) => ((EpollSocket)state!).CancelFlush(token), this);
         }
     }
 
@@ -124,7 +119,7 @@ internal sealed unsafe partial class EpollSocket
             _flushWaiting = false;
         }
 
-        _flush.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
+        _flushWaiter!.Complete(new FlushResult(isCanceled: true, isCompleted: false));
     }
 
     /// <summary>Completes when everything flushed so far has been handed to the kernel (or the connection failed).</summary>
@@ -154,7 +149,7 @@ internal sealed unsafe partial class EpollSocket
             _flushWaiting = false;
         }
 
-        _flush.SetException(new OperationCanceledException(token));
+        _flushWaiter!.Cancel(token);
     }
 
     /// <summary>
@@ -228,5 +223,5 @@ internal sealed unsafe partial class EpollSocket
         }
     }
 
-    private void CompleteFlush() => _flush.SetResult(new FlushResult(isCanceled: false, isCompleted: _outputFailed));
+    private void CompleteFlush() => _flushWaiter!.Complete(new FlushResult(isCanceled: false, isCompleted: Volatile.Read(ref _outputFailed)));
 }

@@ -17,7 +17,7 @@ namespace AspNetWebSockets.Transport.Linux;
 /// than <see cref="OutputPauseThreshold"/> bytes are queued (a Kestrel output pipe's default). All state is under one
 /// lock; waiters are completed outside it.
 /// </remarks>
-internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<ReadResult>, IValueTaskSource<FlushResult>
+internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<ReadResult>
 {
     public const int InputPauseThreshold = 64 * 1024;
     public const int OutputPauseThreshold = 64 * 1024;
@@ -26,6 +26,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     private const int MaximumInputBuffer = 1024 * 1024;
 
     private readonly EpollLoop _loop;
+    private readonly bool _inline;
     private readonly Lock _gate = new();
     private int _fd;
     private int _slot;
@@ -54,8 +55,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     private bool _sendBlocked; // waiting for EPOLLOUT
     private bool _outputFailed;
     private bool _flushWaiting;
-    private ManualResetValueTaskSourceCore<FlushResult> _flush;
-    private CancellationTokenRegistration _flushCancellation;
+    private EpollFlushWaiter? _flushWaiter;
     private TaskCompletionSource? _sent; // made only when someone waits for the queue to empty (a shutdown, a hand-over)
 
     private bool _closed;
@@ -76,7 +76,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         _loop = loop;
         _fd = fd;
         _read.RunContinuationsAsynchronously = !inline;
-        _flush.RunContinuationsAsynchronously = !inline;
+        _inline = inline;
         Libc.SetNoDelay(fd);
         _slot = loop.Register(fd, Libc.EPOLLIN | Libc.EPOLLRDHUP, this);
     }
@@ -277,15 +277,4 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
 
     void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
         => _read.OnCompleted(continuation, state, token, flags);
-
-    FlushResult IValueTaskSource<FlushResult>.GetResult(short token)
-    {
-        _flushCancellation.Dispose();
-        return _flush.GetResult(token);
-    }
-
-    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush.GetStatus(token);
-
-    void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _flush.OnCompleted(continuation, state, token, flags);
 }
