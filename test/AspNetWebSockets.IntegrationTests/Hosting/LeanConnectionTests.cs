@@ -188,7 +188,7 @@ public sealed class LeanConnectionTests
     [Fact]
     public async Task Peers_that_vanish_leave_no_connection_and_no_descriptor_behind()
     {
-        const int Count = 200;
+        const int Count = 2000;
         await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a => a.MapWebSocket("/idle", async (WebSocketConnection socket) =>
         {
             await foreach (WebSocketMessage message in socket.ReadAllAsync())
@@ -221,7 +221,11 @@ public sealed class LeanConnectionTests
             }
 
             await HostingAssert.EventuallyAsync(() => server.ConnectionCount == 0, "vanished peers left connections open");
-            await HostingAssert.EventuallyAsync(() => Directory.GetFiles("/proc/self/fd").Length <= descriptorsBefore + 5, "vanished peers left descriptors open");
+            // The runtime may open a few descriptors of its own meanwhile (more socket engines for 2,000 client sockets,
+            // timers); one left per connection would be thousands.
+            await HostingAssert.EventuallyAsync(() => Directory.GetFiles("/proc/self/fd").Length <= descriptorsBefore + 50, "vanished peers left descriptors open");
+            int left = Directory.GetFiles("/proc/self/fd").Length - descriptorsBefore;
+            TestContext.Current.TestOutputHelper?.WriteLine($"descriptors: {descriptorsBefore} before, {left:+0;-0;0} after {Count} connections came and went");
         }
         finally
         {
