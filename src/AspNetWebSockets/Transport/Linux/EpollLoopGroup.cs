@@ -20,9 +20,6 @@ internal sealed class EpollLoopGroup : IDisposable
         }
     }
 
-    /// <summary>The number of loops.</summary>
-    public int Count => _loops.Length;
-
     /// <summary>The loop for the next connection.</summary>
     public EpollLoop Next() => _loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)_loops.Length)];
 

@@ -84,21 +84,6 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     /// <summary>The descriptor (-1 once closed).</summary>
     public int Descriptor => Volatile.Read(ref _fd);
 
-    /// <summary>The loop this socket runs on.</summary>
-    public EpollLoop Loop => _loop;
-
-    /// <summary>Bytes received and not consumed yet (for tests and diagnostics).</summary>
-    public int BufferedInput
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _inEnd - _inStart;
-            }
-        }
-    }
-
     /// <summary>Whether either buffer is rented now (an idle connection holds none).</summary>
     public bool HoldsBuffers
     {
@@ -108,32 +93,6 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
             {
                 return _in is not null || _out is not null;
             }
-        }
-    }
-
-    /// <summary>Puts bytes that arrived before this socket existed (read past a handshake) at the head of the input.</summary>
-    public void Prepend(ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.IsEmpty)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            int unread = _inEnd - _inStart;
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MinimumReceiveSpace, bytes.Length + unread + MinimumReceiveSpace));
-            bytes.CopyTo(buffer);
-            if (_in is not null)
-            {
-                _in.AsSpan(_inStart, unread).CopyTo(buffer.AsSpan(bytes.Length));
-                ArrayPool<byte>.Shared.Return(_in);
-            }
-
-            _in = buffer;
-            _inStart = 0;
-            _inExamined = 0;
-            _inEnd = bytes.Length + unread;
         }
     }
 
