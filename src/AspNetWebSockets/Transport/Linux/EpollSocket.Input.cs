@@ -165,7 +165,7 @@ internal sealed unsafe partial class EpollSocket
         _read.SetResult(result);
     }
 
-    /// <summary>Receives until the kernel has nothing more (EAGAIN), the peer closed, or enough unread bytes wait.</summary>
+    /// <summary>Receives until the kernel has nothing more (a short read, or EAGAIN), the peer closed, or enough unread bytes wait.</summary>
     private void ReceiveLocked()
     {
         _receivePaused = false;
@@ -177,15 +177,24 @@ internal sealed unsafe partial class EpollSocket
                 return;
             }
 
+            int space = _in!.Length - _inEnd;
             nint received;
-            fixed (byte* buffer = &_in![_inEnd])
+            fixed (byte* buffer = &_in[_inEnd])
             {
-                received = Libc.recv(_fd, buffer, _in.Length - _inEnd, 0);
+                received = Libc.recv(_fd, buffer, space, 0);
             }
 
             if (received > 0)
             {
                 _inEnd += (int)received;
+                if (received < space && !_peerHungUp)
+                {
+                    // A short read of a stream socket emptied its receive queue: what arrives later raises a new edge, so
+                    // the recv that would only say EAGAIN is saved (it was every other system call of a busy echo).
+                    // After a hang-up no edge follows the data, so the end is read now.
+                    break;
+                }
+
                 continue;
             }
 

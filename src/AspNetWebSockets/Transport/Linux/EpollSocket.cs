@@ -40,6 +40,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     private bool _readerHolds;
     private bool _receivePaused; // the loop stopped before EAGAIN: whoever frees space receives on
     private bool _inputEnded;
+    private bool _peerHungUp; // the loop saw EPOLLRDHUP, EPOLLHUP or EPOLLERR: receive until recv says how the input ended
     private bool _cancelNextRead;
     private bool _readWaiting;
     private ManualResetValueTaskSourceCore<ReadResult> _read;
@@ -126,7 +127,8 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
                 completeFlush = SendLocked();
             }
 
-            // EPOLLIN, and hang-up or error (recv reports them): receive until EAGAIN or the pause threshold.
+            // EPOLLIN, and hang-up or error (recv reports them): receive until the kernel has nothing more or the pause threshold.
+            _peerHungUp |= (events & (Libc.EPOLLRDHUP | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0;
             ReceiveLocked();
             completeRead = ReadReadyLocked();
             endedNow &= _inputEnded;
