@@ -27,7 +27,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
 
     private readonly EpollLoop _loop;
     private readonly bool _inline;
-    private readonly Lock _gate = new();
+    private SocketGate _gate; // a mutable struct: never readonly, never copied
     private int _fd;
     private int _slot;
 
@@ -90,7 +90,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     {
         get
         {
-            lock (_gate)
+            using (_gate.Enter())
             {
                 return _in is not null || _out is not null;
             }
@@ -100,7 +100,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     /// <summary>Calls <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
     public void OnInputEnded(Action<object?>? callback, object? state)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             _onInputEnded = callback;
             _onInputEndedState = state;
@@ -113,7 +113,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         bool completeRead;
         bool completeFlush = false;
         bool endedNow;
-        lock (_gate)
+        using (_gate.Enter())
         {
             if (_closed)
             {
@@ -160,7 +160,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     public void Close(bool abortive)
     {
         bool completeRead, completeFlush;
-        lock (_gate)
+        using (_gate.Enter())
         {
             if (_closed)
             {
@@ -202,7 +202,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     {
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
         await WaitUntilSentAsync().ConfigureAwait(false);
-        lock (_gate)
+        using (_gate.Enter())
         {
             if (!_closed)
             {
