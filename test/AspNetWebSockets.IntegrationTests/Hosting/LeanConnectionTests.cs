@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using AspNetWebSockets.Hosting;
+using AspNetWebSockets.TestShared;
 using AspNetWebSockets.Transport;
 using AspNetWebSockets.Transport.Linux;
 using Microsoft.AspNetCore.Http;
@@ -234,6 +235,46 @@ public sealed class LeanConnectionTests
                 socket.Dispose();
             }
         }
+    }
+
+    [Fact]
+    public async Task Messages_that_arrive_with_the_peers_hang_up_are_all_delivered_before_the_end()
+    {
+        // A short read ends the socket's receive (the next bytes raise a new edge); a hang-up that came with the data must
+        // still be read to the end, and bytes that come after a short read must still wake the socket.
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a => a.MapWebSocket("/idle", async (WebSocketConnection socket) =>
+        {
+            await foreach (WebSocketMessage message in socket.ReadAllAsync())
+            {
+                received.Enqueue(message.GetText());
+            }
+        }));
+        WebSocketServer server = app.App.Services.GetRequiredService<WebSocketServer>();
+
+        using (Socket together = await RawUpgradeAsync(app))
+        {
+            // Three messages and the FIN at once.
+            await together.SendAsync((byte[])[.. Frames.Text("a"), .. Frames.Text("b"), .. Frames.Text("c")], SocketFlags.None, Ct);
+            together.Shutdown(SocketShutdown.Send);
+            await HostingAssert.EventuallyAsync(() => server.ConnectionCount == 0, "the hang-up that came with the data was not seen");
+        }
+
+        Assert.Equal(["a", "b", "c"], received);
+        received.Clear();
+
+        using (Socket apart = await RawUpgradeAsync(app))
+        {
+            // Half a frame, a pause (the server's read is short), the rest with a close frame, then the FIN.
+            byte[] frame = Frames.Text("split");
+            await apart.SendAsync(frame.AsMemory(0, 4), SocketFlags.None, Ct);
+            await Task.Delay(100, Ct);
+            await apart.SendAsync((byte[])[.. frame.AsSpan(4), .. Frames.Close(1000)], SocketFlags.None, Ct);
+            apart.Shutdown(SocketShutdown.Send);
+            await HostingAssert.EventuallyAsync(() => server.ConnectionCount == 0, "the peer's close was not seen");
+        }
+
+        Assert.Equal(["split"], received);
     }
 
     private static async Task<Socket> RawUpgradeAsync(TestApp app)
