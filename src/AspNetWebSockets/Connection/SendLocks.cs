@@ -18,7 +18,7 @@ namespace AspNetWebSockets;
 /// non-empty, and only while the lock is held (a waiter queues only behind a holder, and a release with waiters hands
 /// ownership straight to the first one without clearing held). Lock-free fast paths touch a lock's bits only when its
 /// has-waiters bit is clear: acquire sets held if held is clear; release clears held. Everything involving a queue
-/// (queuing, cancelling, handing off) runs under <see cref="_gate"/>, and changes bits with compare-exchange loops
+/// (queuing, cancelling, handing off) runs under the gate (a monitor on this object), and changes bits with compare-exchange loops
 /// because the other lock's fast paths may change its own bits at the same moment. A release that finds
 /// has-waiters set therefore always goes through the gate, where it either hands off or (the queue emptied by
 /// cancellation meanwhile) clears held; a waiter cannot be stranded behind a released lock.
@@ -46,7 +46,9 @@ internal sealed class SendLocks
     private const int WaiterShift = 2;
 
     private int _state;
-    private readonly Lock _gate = new();
+    // The gate is `lock (this)`: a System.Threading.Lock costs 40 bytes per connection, while an uncontended monitor on
+    // this object costs nothing (a thin lock in the header). Safe because this internal sealed type never hands `this`
+    // to code that could lock on it (only its own waiters point back to it).
     // Created by the first waiter (under the gate): an uncontended connection, idle ones above all, holds none.
     private WaiterQueue[]? _queues;
 
@@ -116,7 +118,7 @@ internal sealed class SendLocks
         }
 
         Waiter? next;
-        lock (_gate)
+        lock (this)
         {
             next = _queues![which].Dequeue(); // has-waiters was set, so a waiter created the queues
             if (next is null)
@@ -138,7 +140,7 @@ internal sealed class SendLocks
         int held = 1 << which;
         int waiters = held << WaiterShift;
         Waiter waiter;
-        lock (_gate)
+        lock (this)
         {
             // Under the gate no hand-off or cancellation can run, so held-or-queue is decided atomically here.
             int state = Volatile.Read(ref _state);
@@ -183,7 +185,7 @@ internal sealed class SendLocks
     /// <summary>Removes a cancelled waiter if it is still queued; if the lock was already handed to it, it keeps it.</summary>
     private void Cancel(Waiter waiter, CancellationToken token)
     {
-        lock (_gate)
+        lock (this)
         {
             WaiterQueue queue = _queues![waiter.Which]; // the waiter was queued, so the queues exist
             if (!queue.Remove(waiter))

@@ -9,7 +9,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>The next read: what is unread now if the reader has not examined all of it, else waits for more.</summary>
     public ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
     {
-        lock (_gate)
+        lock (this)
         {
             if (TryReadLocked(out ReadResult result))
             {
@@ -35,7 +35,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>What <see cref="PipeReader.TryRead"/> returns: the unread bytes if there are any not yet examined, or the end.</summary>
     public bool TryRead(out ReadResult result)
     {
-        lock (_gate)
+        lock (this)
         {
             return TryReadLocked(out result);
         }
@@ -44,7 +44,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Marks the bytes before <paramref name="consumed"/> as used and those before <paramref name="examined"/> as seen.</summary>
     public void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        lock (_gate)
+        lock (this)
         {
             if (_in is not null && (consumed.GetObject() is not null || examined.GetObject() is not null))
             {
@@ -79,7 +79,7 @@ internal sealed unsafe partial class EpollSocket
     public void CancelPendingRead()
     {
         bool complete;
-        lock (_gate)
+        lock (this)
         {
             _cancelNextRead = true;
             complete = ReadReadyLocked();
@@ -93,7 +93,7 @@ internal sealed unsafe partial class EpollSocket
 
     private void CancelRead(CancellationToken token)
     {
-        lock (_gate)
+        lock (this)
         {
             if (!_readWaiting)
             {
@@ -154,7 +154,7 @@ internal sealed unsafe partial class EpollSocket
     private void CompleteRead()
     {
         ReadResult result;
-        lock (_gate)
+        lock (this)
         {
             bool canceled = _cancelNextRead;
             _cancelNextRead = false;

@@ -15,7 +15,7 @@ namespace AspNetWebSockets.Transport.Linux;
 /// live peer — until <see cref="InputPauseThreshold"/> unread bytes wait. Writing: a flush tries <c>send</c> at once on
 /// the caller's thread; only what the kernel did not take waits for <c>EPOLLOUT</c>, and the flush waits only when more
 /// than <see cref="OutputPauseThreshold"/> bytes are queued (a Kestrel output pipe's default). All state is under one
-/// lock; waiters are completed outside it.
+/// lock (a monitor on this object); waiters are completed outside it.
 /// </remarks>
 internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<ReadResult>
 {
@@ -27,7 +27,9 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
 
     private readonly EpollLoop _loop;
     private readonly bool _inline;
-    private readonly Lock _gate = new();
+    // The lock over all state is `lock (this)`: a System.Threading.Lock costs 40 bytes per connection, while an
+    // uncontended monitor on this object costs nothing (a thin lock in the header). Safe because nobody else locks on
+    // this internal sealed type (the loop and the read's ValueTask only call its methods).
     private int _fd;
     private int _slot;
 
@@ -89,7 +91,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     {
         get
         {
-            lock (_gate)
+            lock (this)
             {
                 return _in is not null || _out is not null;
             }
@@ -99,7 +101,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     /// <summary>Calls <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
     public void OnInputEnded(Action<object?>? callback, object? state)
     {
-        lock (_gate)
+        lock (this)
         {
             _onInputEnded = callback;
             _onInputEndedState = state;
@@ -112,7 +114,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         bool completeRead;
         bool completeFlush = false;
         bool endedNow;
-        lock (_gate)
+        lock (this)
         {
             if (_closed)
             {
@@ -158,7 +160,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     public void Close(bool abortive)
     {
         bool completeRead, completeFlush;
-        lock (_gate)
+        lock (this)
         {
             if (_closed)
             {
@@ -200,7 +202,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     {
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
         await WaitUntilSentAsync().ConfigureAwait(false);
-        lock (_gate)
+        lock (this)
         {
             if (!_closed)
             {
