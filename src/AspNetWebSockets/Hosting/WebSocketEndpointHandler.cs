@@ -191,13 +191,13 @@ internal sealed class WebSocketEndpointHandler
 
     /// <summary>
     /// After the application is done with a connection (MapWebSocket handler or drop-in request): closes it with
-    /// <paramref name="closeCode"/> if still open, unregisters it, and waits for a failed connection's bounded linger
-    /// before the request may end (ending it closes Kestrel's socket).
+    /// <paramref name="closeCode"/> if still open, and waits for a failed connection's bounded linger before the request may
+    /// end (ending it closes Kestrel's socket). The connection left the server's registry (the heartbeat's) when it moved
+    /// to Closed.
     /// </summary>
     internal static async Task EndAsync(WebSocketServer server, WebSocketConnection connection, int closeCode)
     {
         await CloseIfOpenAsync(connection, closeCode).ConfigureAwait(false);
-        server.Unregister(connection);
         await connection.TransportCompleted.ConfigureAwait(false);
         connection.Abort(); // no-op after a completed close; otherwise releases the transport
     }
@@ -310,7 +310,6 @@ internal sealed class WebSocketEndpointHandler
             WebSocketActivitySource.StopWhenClosed(connectionSpan, connection);
         }
 
-        server.Register(connection);
         context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
         WebSocketConnectionListeners.NotifyConnected(context, connection, server.Logger);
         return connection;

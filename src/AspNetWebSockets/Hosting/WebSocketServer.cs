@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using AspNetWebSockets.Compression;
 using AspNetWebSockets.Diagnostics;
@@ -11,12 +10,10 @@ namespace AspNetWebSockets.Hosting;
 
 /// <summary>
 /// Server-wide state shared by every WebSocket endpoint: validated options, the one keep-alive timer, the
-/// registered extensions, the set of open connections (so a drain or shutdown can close them all with 1001), and whether it is draining.
+/// registered extensions, the set of open connections (the heartbeat's, so a drain or shutdown can close them all with 1001), and whether it is draining.
 /// </summary>
 internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
 {
-    private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
-
     public WebSocketServer(IOptions<WebSocketServerOptions> options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, IEnumerable<IWebSocketExtension> extensions)
     {
         Options = options.Value;
@@ -68,10 +65,11 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
     /// <summary>Marks the server as draining; false when it already was.</summary>
     public bool BeginDraining() => Interlocked.Exchange(ref _draining, 1) == 0;
 
-    public int ConnectionCount => _connections.Count;
+    /// <summary>How many connections are open (or closing); the heartbeat's registry is the one list of them.</summary>
+    public int ConnectionCount => Heartbeat.Count;
 
-    /// <summary>The open connections (enumerating takes no snapshot and no lock).</summary>
-    public IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections => _connections;
+    /// <summary>The open connections (enumerating takes no snapshot and no lock): the heartbeat's registry.</summary>
+    public IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections => Heartbeat.Connections;
 
     /// <summary>Claims a slot under <see cref="WebSocketServerOptions.MaxConnections"/> before upgrading; false when full.</summary>
     public bool TryReserveConnection()
@@ -135,16 +133,12 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
         }
     }
 
-    public void Register(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
-
-    public void Unregister(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
-
     public void Dispose() => Heartbeat.Dispose();
 
     private long SendQueueBytes()
     {
         long total = 0;
-        foreach (KeyValuePair<WebSocketConnection, byte> entry in _connections)
+        foreach (KeyValuePair<WebSocketConnection, byte> entry in Heartbeat.Connections)
         {
             total += entry.Key.BufferedAmount;
         }
