@@ -38,7 +38,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly Diagnostics.WebSocketMetrics? _metrics;
 
     // How it ended: told to the application, and the transport let go of (see TransportRelease).
-    private readonly ClosedSignal _closed = new();
+    private ClosedSignal _closed; // a mutable struct, made on demand: never readonly, never copied
     private Task _transportCompleted = Task.CompletedTask;
     private readonly long _openedAt = Environment.TickCount64;
     private bool _failed;
