@@ -379,7 +379,7 @@ internal sealed class FrameSender
         }
 
         Interlocked.Add(ref _bufferedAmount, -count);
-        Log.SlowConsumerDropped(_settings.Logger, _settings.ConnectionId, buffered, _settings.MaxBufferedAmount);
+        Log.SlowConsumerDropped(_settings.Logger, _connection.ConnectionId, buffered, _settings.MaxBufferedAmount);
         _connection.TerminateSlowConsumer(WebSocketCloseCode.PolicyViolation, "slow consumer");
         throw new WebSocketException(WebSocketError.InvalidState, "The peer is not reading fast enough; the connection was dropped (MaxBufferedAmount).");
     }

@@ -16,5 +16,5 @@ public sealed partial class WebSocketConnection
     /// 1008 for exceeding them.
     /// </summary>
     private ValueTask<bool> AdmitAsync(WebSocketMessage message, CancellationToken cancellationToken) =>
-        _settings.RateLimit is { } limit ? limit.AdmitAsync(this, message.Length, cancellationToken) : new ValueTask<bool>(true);
+        _rateLimit is { } limit ? limit.AdmitAsync(this, message.Length, cancellationToken) : new ValueTask<bool>(true);
 }

@@ -24,7 +24,7 @@ public sealed partial class WebSocketConnection
             while (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false) && await AdmitAsync(message, cancellationToken).ConfigureAwait(false))
             {
                 // Tracing: an opt-in span per message while the application handles it.
-                System.Diagnostics.Activity? span = _settings.MessageTracer?.StartProcess(message);
+                System.Diagnostics.Activity? span = _messageTracer?.StartProcess(message);
                 try
                 {
                     yield return message;
@@ -85,7 +85,7 @@ public sealed partial class WebSocketConnection
 
         // Rate limits count a streamed message once, at its end, with its whole length; checked after the receive slot is
         // released, because the Close policy's close handshake reads the peer's reply through it.
-        return _settings.RateLimit is not { } limit || await limit.AdmitPartAsync(this, result, cancellationToken).ConfigureAwait(false) ? result : CloseResult;
+        return _rateLimit is not { } limit || await limit.AdmitPartAsync(this, result, cancellationToken).ConfigureAwait(false) ? result : CloseResult;
     }
 
     /// <summary>

@@ -33,9 +33,16 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly WebSocketTransport _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly WebSocketConnectionSettings _settings;
+    private readonly WebSocketConnectionSettings _settings; // shared by the endpoint's connections
     private readonly ILogger _logger;
     private readonly Diagnostics.WebSocketMetrics? _metrics;
+
+    // What differs per connection (see PerConnectionSettings): held here rather than in a settings object of its own.
+    private readonly string _connectionId;
+    private readonly string? _subProtocol;
+    private readonly string? _extensions;
+    private readonly WebSocketConnectionRateLimit? _rateLimit;
+    private readonly Diagnostics.WebSocketMessageTracer? _messageTracer;
 
     // How it ended: told to the application, and the transport let go of (see TransportRelease).
     private ClosedSignal _closed; // a mutable struct, made on demand: never readonly, never copied
@@ -60,14 +67,19 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly RoundTripClock _roundTrip;
     private readonly IdleInputReader _idleInput;
 
-    internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
+    internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
     {
         _transport = transport;
         _input = transport.Input;
         _output = transport.Output;
         _settings = settings;
         _logger = settings.Logger;
-        _protocol = new WebSocketProtocol(settings.Role, settings.Limits, settings.Extension, settings.ExtensionBits);
+        _connectionId = perConnection.ConnectionId ?? string.Empty;
+        _subProtocol = perConnection.SubProtocol;
+        _extensions = perConnection.Extensions;
+        _rateLimit = perConnection.RateLimit;
+        _messageTracer = perConnection.MessageTracer;
+        _protocol = new WebSocketProtocol(settings.Role, settings.Limits, perConnection.Extension, perConnection.ExtensionBits);
         _metrics = settings.Metrics;
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _sender = new FrameSender(this, _protocol, _output, settings);
@@ -80,10 +92,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     }
 
     /// <summary>The subprotocol the server selected (<c>Sec-WebSocket-Protocol</c>), or an empty string.</summary>
-    public string Protocol => _settings.SubProtocol ?? string.Empty;
+    public string Protocol => _subProtocol ?? string.Empty;
 
     /// <summary>The negotiated extensions as sent in <c>Sec-WebSocket-Extensions</c>, or an empty string.</summary>
-    public string Extensions => _settings.Extensions;
+    public string Extensions => _extensions ?? string.Empty;
 
     /// <summary>The connection's state.</summary>
     public WebSocketReadyState ReadyState => _protocol.State;
@@ -105,7 +117,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     public CancellationToken ConnectionClosed => _closed.Token;
 
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
-    public string ConnectionId => _settings.ConnectionId;
+    public string ConnectionId => _connectionId;
 
     /// <summary>What this connection runs over (for tests and diagnostics).</summary>
     internal WebSocketTransport Transport => _transport;

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using AspNetWebSockets.Compression;
 using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Extensions;
+using AspNetWebSockets.Protocol;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -55,6 +57,47 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
         endpoint is null
             ? _serverSettings ??= WebSocketEndpointSettings.Resolve(null, Options)
             : _endpointSettings.GetValue(endpoint, e => WebSocketEndpointSettings.Resolve(e, Options));
+
+    // Connection settings shared by the connections that agree on them (see ConnectionSettingsFor); bounded, because the
+    // drop-in path takes keep-alive times per request.
+    private const int MaxSharedConnectionSettings = 64;
+    private readonly ConcurrentDictionary<ConnectionSettingsKey, WebSocketConnectionSettings> _connectionSettings = new();
+
+    /// <summary>
+    /// The settings shared by every server connection with these limits, keep-alive times and corking: one instance per
+    /// endpoint in practice, so an idle connection holds a reference instead of a 160-byte copy. Beyond
+    /// <see cref="MaxSharedConnectionSettings"/> distinct combinations (keep-alive times chosen per request on the
+    /// drop-in path), a fresh instance is returned rather than cached.
+    /// </summary>
+    public WebSocketConnectionSettings ConnectionSettingsFor(DecoderLimits limits, TimeSpan keepAliveInterval, TimeSpan keepAliveTimeout, bool autoCork)
+    {
+        var key = new ConnectionSettingsKey(limits, keepAliveInterval, keepAliveTimeout, autoCork);
+        if (_connectionSettings.TryGetValue(key, out WebSocketConnectionSettings? shared))
+        {
+            return shared;
+        }
+
+        WebSocketConnectionSettings settings = CreateConnectionSettings(key);
+        return _connectionSettings.Count < MaxSharedConnectionSettings ? _connectionSettings.GetOrAdd(key, settings) : settings;
+    }
+
+    private WebSocketConnectionSettings CreateConnectionSettings(ConnectionSettingsKey key) => new()
+    {
+        Role = WebSocketRole.Server,
+        Limits = key.Limits,
+        KeepAliveInterval = key.KeepAliveInterval,
+        KeepAliveTimeout = key.KeepAliveTimeout,
+        CloseTimeout = Options.CloseTimeout,
+        MaxBufferedAmount = Options.MaxBufferedAmount,
+        SlowConsumerPolicy = Options.SlowConsumerPolicy,
+        Logger = Logger,
+        Heartbeat = Heartbeat,
+        Metrics = Metrics,
+        AutoCork = key.AutoCork,
+        LoopStalls = LoopStalls,
+    };
+
+    private readonly record struct ConnectionSettingsKey(DecoderLimits Limits, TimeSpan KeepAliveInterval, TimeSpan KeepAliveTimeout, bool AutoCork);
 
     private int _reserved;
     private int _draining;
