@@ -57,15 +57,15 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly InputDecoder _decoder;
     private ProtocolEvent _pendingEvent;
 
-    // Send: the send side (locks, BufferedAmount, cork, flush); and, in the event-loop mode, what runs completed reads as
-    // corked receive callbacks (null in the default mode).
+    // Send: the send side (locks, BufferedAmount, cork, flush); and, when the settings say AutoCork (event-loop mode, lean
+    // connections), what runs completed reads as corked receive callbacks (unused in the default mode).
     private readonly FrameSender _sender;
-    private readonly ReceiveCallbackRunner? _callbacks;
+    private ReceiveCallbackRunner _callbacks; // a mutable struct: never readonly, never copied
 
     // Heartbeat: keep-alive bookkeeping, the round trip of our pings, and the look at the input while nobody reads.
     private KeepAliveClock _keepAlive; // a mutable struct: never readonly, never copied
-    private readonly RoundTripClock _roundTrip;
-    private readonly IdleInputReader _idleInput;
+    private RoundTripClock _roundTrip; // a mutable struct: never readonly, never copied
+    private IdleInputReader _idleInput; // a mutable struct: never readonly, never copied
 
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
     {
@@ -83,10 +83,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _metrics = settings.Metrics;
         _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
         _sender = new FrameSender(this, _protocol, _output, settings);
-        _roundTrip = new RoundTripClock(_sender, _metrics);
-        _idleInput = new IdleInputReader(_input, _protocol, _roundTrip, _sender);
+        _roundTrip = new RoundTripClock();
         _decoder = new InputDecoder(_input, _protocol, _metrics);
-        _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
         _metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
     }
