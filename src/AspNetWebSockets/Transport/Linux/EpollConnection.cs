@@ -30,8 +30,8 @@ internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IConnect
     public EpollConnection(EpollSocket socket, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
     {
         _socket = socket;
-        _reader = new EpollSocketReader(socket, static state => ((EpollConnection)state!).OnKestrelDone(), this);
-        _writer = new EpollSocketWriter(socket, static state => ((EpollConnection)state!).OnKestrelDone(), this);
+        _reader = new EpollSocketReader(socket, new EpollSocketView(static state => ((EpollConnection)state!).OnKestrelDone(), this));
+        _writer = new EpollSocketWriter(socket, new EpollSocketView(static state => ((EpollConnection)state!).OnKestrelDone(), this));
         _transport = this;
         LocalEndPoint = localEndPoint;
         RemoteEndPoint = remoteEndPoint;
