@@ -15,31 +15,7 @@ public sealed partial class WebSocketConnection
     /// </summary>
     /// <param name="cancellationToken">Stops waiting for the next message.</param>
     /// <returns>The messages, one at a time.</returns>
-    public async IAsyncEnumerable<WebSocketMessage> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var message = new WebSocketMessage();
-        try
-        {
-            // Rate limits: AdmitAsync waits (backpressure) or closes with 1008 (then the loop ends).
-            while (await ReceiveIntoAsync(message, cancellationToken).ConfigureAwait(false) && await AdmitAsync(message, cancellationToken).ConfigureAwait(false))
-            {
-                // Tracing: an opt-in span per message while the application handles it.
-                System.Diagnostics.Activity? span = _messageTracer?.StartProcess(message);
-                try
-                {
-                    yield return message;
-                }
-                finally
-                {
-                    span?.Dispose();
-                }
-            }
-        }
-        finally
-        {
-            message.Dispose();
-        }
-    }
+    public IAsyncEnumerable<WebSocketMessage> ReadAllAsync(CancellationToken cancellationToken = default) => new MessageReader(this, cancellationToken);
 
     /// <summary>Receives one whole message into a pooled buffer; dispose it when done. Returns null once the connection has closed.</summary>
     /// <param name="cancellationToken">Stops waiting; the connection stays usable.</param>
@@ -98,17 +74,14 @@ public sealed partial class WebSocketConnection
         bool handedOff = false;
         try
         {
-            // A token already cancelled takes the general path, which reports the cancellation as it always has.
-            InputDecoder.Progress progress = cancellationToken.IsCancellationRequested
-                ? InputDecoder.Progress.NotStarted
-                : _decoder.TryReceive(message, ref _keepAlive, ref _pendingEvent);
+            InputDecoder.Progress progress = TryReceiveNow(message, cancellationToken);
             if (progress == InputDecoder.Progress.Complete)
             {
                 return new ValueTask<bool>(true);
             }
 
             handedOff = true;
-            return ReceiveIntoSlowAsync(message, progress, cancellationToken);
+            return ReceiveIntoSlowAsync(message, progress, inputChecked: false, cancellationToken);
         }
         finally
         {
@@ -119,62 +92,83 @@ public sealed partial class WebSocketConnection
         }
     }
 
+    /// <summary>Decodes a message from what the input holds right now, without waiting (see <see cref="InputDecoder.TryReceive"/>).</summary>
+    private InputDecoder.Progress TryReceiveNow(WebSocketMessage message, CancellationToken cancellationToken) =>
+        // A token already cancelled takes the general path, which reports the cancellation as it always has.
+        cancellationToken.IsCancellationRequested
+            ? InputDecoder.Progress.NotStarted
+            : _decoder.TryReceive(message, ref _keepAlive, ref _pendingEvent);
+
+    /// <summary>
+    /// After <see cref="TryReceiveNow"/> found no message: whether to wait for input before renting a receive buffer. Then
+    /// the message holds no pooled buffer while it waits (idle connections cost no receive memory); it keeps it when the
+    /// next message is already arriving, so a busy stream does not re-grow it every time.
+    /// </summary>
+    private bool WaitsForInput(WebSocketMessage message, InputDecoder.Progress progress)
+    {
+        // NoInput: the synchronous attempt has just found the input empty; no need to look again.
+        if (progress == InputDecoder.Progress.Partial || (progress != InputDecoder.Progress.NoInput && _decoder.InputAvailable()))
+        {
+            return false;
+        }
+
+        message.ReleaseBuffer();
+        return true;
+    }
+
+    /// <summary>
+    /// After the wait for input: what arrived is usually a whole message, decoded from this very read with a buffer sized to
+    /// it at once. Otherwise nothing is consumed or examined: the receive loop reads the same bytes.
+    /// </summary>
+    private InputDecoder.Progress DecodeArrived(WebSocketMessage message, in ReadResult ready, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested || !_decoder.CanDecode)
+        {
+            _input.AdvanceTo(ready.Buffer.Start);
+            return InputDecoder.Progress.NotStarted;
+        }
+
+        return _decoder.Receive(message, ready, ref _keepAlive, ref _pendingEvent);
+    }
+
+    /// <summary>
+    /// A failure of the wait for input is left for the receive loop, which reads again and reports it; a cancellation by
+    /// the caller's token is the caller's.
+    /// </summary>
+    private static bool IsLeftForReceiveLoop(Exception e, CancellationToken cancellationToken) =>
+        e is not OperationCanceledException || !cancellationToken.IsCancellationRequested;
+
+    /// <summary>
+    /// The rest of a receive that the synchronous attempt could not finish: the wait for input (unless
+    /// <paramref name="inputChecked"/>: the caller waited already), then the receive loop. Releases the receive slot.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, InputDecoder.Progress progress, CancellationToken cancellationToken)
+    private async ValueTask<bool> ReceiveIntoSlowAsync(WebSocketMessage message, InputDecoder.Progress progress, bool inputChecked, CancellationToken cancellationToken)
     {
         try
         {
+            if (!inputChecked && WaitsForInput(message, progress))
+            {
+                // Awaited here rather than in a helper: a waiting receive then holds one suspended state machine fewer.
+                progress = InputDecoder.Progress.NotStarted;
+                try
+                {
+                    ReadResult ready = await ReadCorkedAsync(cancellationToken);
+                    progress = DecodeArrived(message, ready, cancellationToken);
+                }
+                catch (Exception e) when (IsLeftForReceiveLoop(e, cancellationToken))
+                {
+                }
+            }
+
+            if (progress == InputDecoder.Progress.Complete)
+            {
+                return true;
+            }
+
             if (progress != InputDecoder.Progress.Partial)
             {
-                // NoInput: the synchronous attempt has just found the input empty; no need to look again.
-                bool inputEmpty = progress == InputDecoder.Progress.NoInput;
-                progress = InputDecoder.Progress.NotStarted;
-
-                // Hold no pooled buffer while waiting for the next message (idle connections cost no receive memory),
-                // but keep it when the next message is already here, so a busy stream does not re-grow it every time.
-                if (inputEmpty || !_decoder.InputAvailable())
-                {
-                    message.ReleaseBuffer();
-
-                    // Wait until the input has bytes (or has ended), so a receive buffer is rented only when there is
-                    // something to put in it. Awaited here rather than in a helper: an idle connection then holds one
-                    // suspended state machine fewer. Failures are left for the receive loop below to observe and report.
-                    ReadResult ready = default;
-                    bool arrived = false;
-                    try
-                    {
-                        ready = await ReadCorkedAsync(cancellationToken);
-                        arrived = true;
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        // The receive loop reads again and reports it.
-                    }
-
-                    if (arrived)
-                    {
-                        // What arrived is usually a whole message: decode it from this very read, with a buffer sized
-                        // to it at once. Otherwise consume and examine nothing: the receive loop reads the same bytes.
-                        if (cancellationToken.IsCancellationRequested || !_decoder.CanDecode)
-                        {
-                            _input.AdvanceTo(ready.Buffer.Start);
-                        }
-                        else
-                        {
-                            progress = _decoder.Receive(message, ready, ref _keepAlive, ref _pendingEvent);
-                        }
-                    }
-                }
-
-                if (progress == InputDecoder.Progress.Complete)
-                {
-                    return true;
-                }
-
-                if (progress is not InputDecoder.Progress.Partial)
-                {
-                    message.Reset();
-                }
+                message.Reset();
             }
 
             while (true)
