@@ -18,7 +18,7 @@ public sealed partial class WebSocketConnection
             return;
         }
 
-        switch (_idleInput.Peek(_input, _protocol, ref _roundTrip, _metrics, now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
+        switch (_idleInput.Peek(_input, _protocol, ref _roundTrip, Metrics, now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
         {
             case IdleInputReader.Outcome.PeerGone:
                 Terminate(AbnormalClosure, graceful: false);
@@ -31,13 +31,13 @@ public sealed partial class WebSocketConnection
                 break;
         }
 
-        switch (ReadyState == WebSocketReadyState.Open ? _keepAlive.Tick(now) : KeepAliveClock.Verdict.Nothing)
+        switch (ReadyState == WebSocketReadyState.Open ? _keepAlive.Tick(now, _settings.KeepAliveInterval, _settings.KeepAliveTimeout) : KeepAliveClock.Verdict.Nothing)
         {
             case KeepAliveClock.Verdict.Ping:
                 _ = FrameSender.InBackgroundAsync(SendStampedPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
                 break;
             case KeepAliveClock.Verdict.TimedOut:
-                Log.KeepAliveTimeout(_logger, ConnectionId, (long)_keepAlive.Timeout.TotalMilliseconds);
+                Log.KeepAliveTimeout(Logger, ConnectionId, (long)_settings.KeepAliveTimeout.TotalMilliseconds);
                 Abort();
                 break;
         }
@@ -72,7 +72,7 @@ public sealed partial class WebSocketConnection
         {
             case ProtocolEvent.Pong:
                 // Any inbound byte already counts as liveness; a pong to our ping also measures the round trip.
-                _roundTrip.OnPong(_protocol.ControlPayload, _metrics);
+                _roundTrip.OnPong(_protocol.ControlPayload, Metrics);
                 return false;
 
             case ProtocolEvent.Ping:

@@ -267,7 +267,7 @@ public sealed partial class WebSocketConnection
 
             if (received == ProtocolEvent.Data)
             {
-                _metrics?.Received(written, endOfMessage);
+                Metrics?.Received(written, endOfMessage);
                 return new ValueWebSocketReceiveResult(written, _protocol.MessageType, endOfMessage);
             }
 

@@ -33,9 +33,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly WebSocketTransport _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly WebSocketConnectionSettings _settings; // shared by the endpoint's connections
-    private readonly ILogger _logger;
-    private readonly Diagnostics.WebSocketMetrics? _metrics;
+    // Shared by the endpoint's connections; its logger and metrics are read through it (Logger, Metrics) rather than
+    // copied into fields of every connection.
+    private readonly WebSocketConnectionSettings _settings;
 
     // What differs per connection (see PerConnectionSettings): held here rather than in a settings object of its own.
     private readonly string _connectionId;
@@ -73,19 +73,17 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _input = transport.Input;
         _output = transport.Output;
         _settings = settings;
-        _logger = settings.Logger;
         _connectionId = perConnection.ConnectionId ?? string.Empty;
         _subProtocol = perConnection.SubProtocol;
         _extensions = perConnection.Extensions;
         _rateLimit = perConnection.RateLimit;
         _messageTracer = perConnection.MessageTracer;
         _protocol = new WebSocketProtocol(settings.Role, settings.Limits, perConnection.Extension, perConnection.ExtensionBits);
-        _metrics = settings.Metrics;
-        _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
+        _keepAlive = new KeepAliveClock(_openedAt);
         _sender = new FrameSender(this, _protocol, _output, settings);
         _roundTrip = new RoundTripClock();
-        _decoder = new InputDecoder(_input, _protocol, _metrics);
-        _metrics?.ConnectionOpened();
+        _decoder = new InputDecoder(_input, _protocol, settings.Metrics);
+        settings.Metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
     }
 
@@ -168,7 +166,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 _sender.FlushCorked(); // a corked close frame goes out before the transport is completed
             }
 
-            _transportCompleted = TransportRelease.CompleteAsync(_transport, _input, drainFirst: _failed, _protocol, _logger, ConnectionId, _settings.CloseTimeout);
+            _transportCompleted = TransportRelease.CompleteAsync(_transport, _input, drainFirst: _failed, _protocol, Logger, ConnectionId, _settings.CloseTimeout);
         }
         else
         {
@@ -176,10 +174,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         long durationMs = Environment.TickCount64 - _openedAt;
-        Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, durationMs);
-        _metrics?.ConnectionClosed(info, TimeSpan.FromMilliseconds(durationMs));
+        Log.ConnectionClosed(Logger, ConnectionId, info.Code, info.Reason, info.WasClean, durationMs);
+        Metrics?.ConnectionClosed(info, TimeSpan.FromMilliseconds(durationMs));
 
-        _closed.Raise(info, _logger, ConnectionId);
+        _closed.Raise(info, Logger, ConnectionId);
     }
 
     /// <summary>
@@ -196,7 +194,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // nothing: logging those exceptions beside "clean: True" would read as a fault.
         if (!_protocol.CloseReceived && ReadyState != WebSocketReadyState.Closed)
         {
-            Log.TransportFailed(_logger, ConnectionId, e);
+            Log.TransportFailed(Logger, ConnectionId, e);
         }
 
         // If the peer's close frame already arrived, its code is how the connection ended (RFC 6455 §7.1.5), even if
