@@ -18,8 +18,8 @@ internal sealed class FrameSender
     private readonly WebSocketConnection _connection;
     private readonly WebSocketProtocol _protocol;
     private readonly PipeWriter _output;
-    private readonly WebSocketMetrics? _metrics;
-    private readonly WebSocketConnectionSettings _settings; // the slow-consumer limit, and the log's names
+    // The metrics, the slow-consumer limit and the logger are read through the connection's shared settings (Settings)
+    // rather than copied here: two references less per connection.
 
     // Two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments of a
     // streamed one) so messages never interleave; the write lock is held while one frame is written and flushed. A mutable
@@ -30,14 +30,14 @@ internal sealed class FrameSender
     // Whether flushes wait for a cork's end (a mutable struct: never readonly, never copied).
     private OutputCork _cork;
 
-    public FrameSender(WebSocketConnection connection, WebSocketProtocol protocol, PipeWriter output, WebSocketConnectionSettings settings)
+    public FrameSender(WebSocketConnection connection, WebSocketProtocol protocol, PipeWriter output)
     {
         _connection = connection;
         _protocol = protocol;
         _output = output;
-        _metrics = settings.Metrics;
-        _settings = settings;
     }
+
+    private WebSocketConnectionSettings Settings => _connection.Settings;
 
     /// <summary>A send's wait for a lock was cancelled: removes it from the queue unless the lock was already handed to it.</summary>
     internal void CancelSendLockWait(SendLocks.Waiter waiter, CancellationToken token) => _locks.Cancel(waiter, token);
@@ -90,7 +90,7 @@ internal sealed class FrameSender
             return CompleteMessageAsync(flush, length);
         }
 
-        _metrics?.Sent(length, endOfMessage: true);
+        Settings.Metrics?.Sent(length, endOfMessage: true);
         ReleaseBoth(length);
         return default;
     }
@@ -104,7 +104,7 @@ internal sealed class FrameSender
         try
         {
             await WriteFrameAsync(OutgoingFrame.ForPayload(opcode, payload, fin), requireOpen: true, cancellationToken).ConfigureAwait(false);
-            _metrics?.Sent(payload.Length, endOfMessage: fin);
+            Settings.Metrics?.Sent(payload.Length, endOfMessage: fin);
         }
         finally
         {
@@ -215,7 +215,7 @@ internal sealed class FrameSender
         try
         {
             await flush.ConfigureAwait(false);
-            _metrics?.Sent(payloadLength, endOfMessage: true);
+            Settings.Metrics?.Sent(payloadLength, endOfMessage: true);
         }
         finally
         {
@@ -233,7 +233,7 @@ internal sealed class FrameSender
             try
             {
                 await (encode ? WriteEncodedAsync(frame, cancellationToken) : WriteFrameAsync(frame, requireOpen: true, cancellationToken)).ConfigureAwait(false);
-                _metrics?.Sent(frame.PayloadLength, endOfMessage: true);
+                Settings.Metrics?.Sent(frame.PayloadLength, endOfMessage: true);
             }
             finally
             {
@@ -268,7 +268,7 @@ internal sealed class FrameSender
 
             if (encoded)
             {
-                _metrics?.Compressed(frame.PayloadLength, bytes.Length);
+                Settings.Metrics?.Compressed(frame.PayloadLength, bytes.Length);
                 frame = OutgoingFrame.ForPayload(frame.Opcode, bytes, fin: true, _protocol.ExtensionBits);
             }
 
@@ -377,13 +377,14 @@ internal sealed class FrameSender
     private void Reserve(long count)
     {
         long buffered = Interlocked.Add(ref _bufferedAmount, count);
-        if (buffered <= _settings.MaxBufferedAmount || _settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop)
+        WebSocketConnectionSettings settings = Settings;
+        if (buffered <= settings.MaxBufferedAmount || settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop)
         {
             return;
         }
 
         Interlocked.Add(ref _bufferedAmount, -count);
-        Log.SlowConsumerDropped(_settings.Logger, _connection.ConnectionId, buffered, _settings.MaxBufferedAmount);
+        Log.SlowConsumerDropped(settings.Logger, _connection.ConnectionId, buffered, settings.MaxBufferedAmount);
         _connection.TerminateSlowConsumer(WebSocketCloseCode.PolicyViolation, "slow consumer");
         throw new WebSocketException(WebSocketError.InvalidState, "The peer is not reading fast enough; the connection was dropped (MaxBufferedAmount).");
     }

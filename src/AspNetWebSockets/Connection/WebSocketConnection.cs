@@ -80,7 +80,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _messageTracer = perConnection.MessageTracer;
         _protocol = new WebSocketProtocol(settings.Role, settings.Limits, perConnection.Extension, perConnection.ExtensionBits);
         _keepAlive = new KeepAliveClock(_openedAt);
-        _sender = new FrameSender(this, _protocol, _output, settings);
+        _sender = new FrameSender(this, _protocol, _output);
         _roundTrip = new RoundTripClock();
         _decoder = new InputDecoder(_input, _protocol, settings.Metrics);
         settings.Metrics?.ConnectionOpened();
@@ -114,6 +114,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
     public string ConnectionId => _connectionId;
+
+    /// <summary>The settings this connection shares with its endpoint's other connections (for its parts, such as the sender).</summary>
+    internal WebSocketConnectionSettings Settings => _settings;
 
     /// <summary>What this connection runs over (for tests and diagnostics).</summary>
     internal WebSocketTransport Transport => _transport;
