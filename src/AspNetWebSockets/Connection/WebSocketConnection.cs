@@ -160,7 +160,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             return;
         }
 
-        _settings.Heartbeat?.Unregister(this);
+        if (!_settings.OwnerUnregisters)
+        {
+            _settings.Heartbeat?.Unregister(this); // a closed connection's tick does nothing, but it need not stay listed
+        }
         _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {

@@ -35,6 +35,14 @@ internal sealed class WebSocketConnectionSettings
     public WebSocketHeartbeat? Heartbeat { get; init; }
 
     /// <summary>
+    /// Whether the connection stays in <see cref="Heartbeat"/>'s registry after it closed, until its owner unregisters it
+    /// (the server does when the application is done with it): the registry is also the server's list of its
+    /// connections, which counts a connection until its handler has ended. Otherwise the connection leaves when it
+    /// closes.
+    /// </summary>
+    public bool OwnerUnregisters { get; init; }
+
+    /// <summary>
     /// Event-loop mode: the code a completed read runs (the receive, and the handler up to its next wait) is corked, so its
     /// sends leave in one flush per connection. Off in the default mode, where a handler may block and its replies must not
     /// wait for it.

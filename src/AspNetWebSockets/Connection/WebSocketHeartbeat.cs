@@ -8,7 +8,8 @@ namespace AspNetWebSockets;
 /// </summary>
 /// <remarks>
 /// Its set of connections is also the server's registry of open connections (drain, shutdown, lifetime limit, "all"
-/// groups, readiness): a connection registers when it is created and leaves when it moves to Closed. One registry rather
+/// groups, readiness): a connection registers when it is created and leaves when it moves to Closed, or, for the server's
+/// connections, when the server is done with them (<see cref="WebSocketConnectionSettings.OwnerUnregisters"/>). One registry rather
 /// than a second dictionary in the hosting layer saves a dictionary node (40 bytes) per connection; the hosting layer
 /// reads this one, since dependencies point down.
 /// </remarks>
@@ -35,7 +36,7 @@ internal sealed class WebSocketHeartbeat : IDisposable
         return TimeSpan.FromMilliseconds(ms);
     }
 
-    /// <summary>How many connections are registered (open, or closing and not yet Closed).</summary>
+    /// <summary>How many connections are registered.</summary>
     public int Count => _connections.Count;
 
     /// <summary>The registered connections (enumerating takes no snapshot and no lock).</summary>

@@ -200,13 +200,13 @@ internal sealed class WebSocketEndpointHandler
 
     /// <summary>
     /// After the application is done with a connection (MapWebSocket handler or drop-in request): closes it with
-    /// <paramref name="closeCode"/> if still open, and waits for a failed connection's bounded linger before the request may
-    /// end (ending it closes Kestrel's socket). The connection left the server's registry (the heartbeat's) when it moved
-    /// to Closed.
+    /// <paramref name="closeCode"/> if still open, unregisters it, and waits for a failed connection's bounded linger
+    /// before the request may end (ending it closes Kestrel's socket).
     /// </summary>
     internal static async Task EndAsync(WebSocketServer server, WebSocketConnection connection, int closeCode)
     {
         await CloseIfOpenAsync(connection, closeCode).ConfigureAwait(false);
+        server.Unregister(connection);
         await connection.TransportCompleted.ConfigureAwait(false);
         connection.Abort(); // no-op after a completed close; otherwise releases the transport
     }

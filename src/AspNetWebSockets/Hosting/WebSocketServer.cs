@@ -92,6 +92,7 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
         SlowConsumerPolicy = Options.SlowConsumerPolicy,
         Logger = Logger,
         Heartbeat = Heartbeat,
+        OwnerUnregisters = true, // Unregister: when the application is done with the connection, as ConnectionCount promises
         Metrics = Metrics,
         AutoCork = key.AutoCork,
         LoopStalls = LoopStalls,
@@ -108,10 +109,13 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
     /// <summary>Marks the server as draining; false when it already was.</summary>
     public bool BeginDraining() => Interlocked.Exchange(ref _draining, 1) == 0;
 
-    /// <summary>How many connections are open (or closing); the heartbeat's registry is the one list of them.</summary>
+    /// <summary>
+    /// How many connections this server holds: from the upgrade until the application is done with them (their handler
+    /// ended, <see cref="Unregister"/>). The heartbeat's registry is the one list of them.
+    /// </summary>
     public int ConnectionCount => Heartbeat.Count;
 
-    /// <summary>The open connections (enumerating takes no snapshot and no lock): the heartbeat's registry.</summary>
+    /// <summary>The connections (enumerating takes no snapshot and no lock): the heartbeat's registry, see <see cref="ConnectionCount"/>.</summary>
     public IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections => Heartbeat.Connections;
 
     /// <summary>Claims a slot under <see cref="WebSocketServerOptions.MaxConnections"/> before upgrading; false when full.</summary>
@@ -175,6 +179,9 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
             return _detachedEnded.Task;
         }
     }
+
+    /// <summary>The application is done with <paramref name="connection"/> (closed, handler ended): it leaves the registry.</summary>
+    public void Unregister(WebSocketConnection connection) => Heartbeat.Unregister(connection);
 
     public void Dispose() => Heartbeat.Dispose();
 

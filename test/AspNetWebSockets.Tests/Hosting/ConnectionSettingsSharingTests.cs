@@ -34,6 +34,7 @@ public sealed class ConnectionSettingsSharingTests
         Assert.Equal(WebSocketSlowConsumerPolicy.Drop, first.SlowConsumerPolicy);
         Assert.Same(server.Heartbeat, first.Heartbeat);
         Assert.Same(server.Metrics, first.Metrics);
+        Assert.True(first.OwnerUnregisters);
     }
 
     [Fact]
