@@ -23,6 +23,9 @@ internal sealed class EpollSocketReader : PipeReader
         _view = view;
     }
 
+    /// <summary>The socket this view reads.</summary>
+    public EpollSocket Socket => _socket;
+
     /// <summary>Whether the owner completed this reader (a view without an owner does not track it: always false).</summary>
     public bool IsCompleted => _view is { IsCompleted: true };
 
