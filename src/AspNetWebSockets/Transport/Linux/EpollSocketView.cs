@@ -8,7 +8,7 @@ namespace AspNetWebSockets.Transport.Linux;
 /// <remarks>
 /// An object of its own, referenced by the view, rather than fields of every view: the lean transport's views have no
 /// owner to tell and are never cut off, so each idle lean connection's reader and writer carry a null reference instead
-/// of these fields (56 bytes less per connection).
+/// of these fields (56 + 64 bytes became 40 + 40 per connection).
 /// </remarks>
 /// <param name="onComplete">Called once, with <paramref name="state"/>, when the owner completes the view (not after a cut-off).</param>
 /// <param name="state">The state for <paramref name="onComplete"/>.</param>
