@@ -23,6 +23,8 @@
 // starting that the socket engine really runs completions inline and exits with 3 if not, so no table mislabels a run.
 // Listens on 127.0.0.1 with an OS-chosen port and prints "PORT <n>" on stdout.
 // stdin commands: "gc" -> full blocking compacting GC, then prints "GC <VmRSS bytes> <managed heap bytes>";
+// "gc-aggressive" -> the same with GCCollectionMode.Aggressive, which also gives the GC's free space back to the OS
+// (what the connections hold, without the GC's reserve: the floor an application reaches with that call);
 // "quit" (or stdin EOF) -> stops.
 using System.Buffers;
 using System.Collections.Concurrent;
@@ -151,11 +153,11 @@ _ = Task.Run(() =>
     while ((line = Console.ReadLine()) != null)
     {
         line = line.Trim();
-        if (line == "gc")
+        if (line is "gc" or "gc-aggressive")
         {
             for (int i = 0; i < 2; i++)
             {
-                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                GC.Collect(2, line == "gc" ? GCCollectionMode.Forced : GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 GC.WaitForPendingFinalizers();
             }
             Thread.Sleep(200);

@@ -9,7 +9,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>The next read: what is unread now if the reader has not examined all of it, else waits for more.</summary>
     public ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             if (TryReadLocked(out ReadResult result))
             {
@@ -35,7 +35,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>What <see cref="PipeReader.TryRead"/> returns: the unread bytes if there are any not yet examined, or the end.</summary>
     public bool TryRead(out ReadResult result)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             return TryReadLocked(out result);
         }
@@ -44,7 +44,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Marks the bytes before <paramref name="consumed"/> as used and those before <paramref name="examined"/> as seen.</summary>
     public void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             if (_in is not null && (consumed.GetObject() is not null || examined.GetObject() is not null))
             {
@@ -79,7 +79,7 @@ internal sealed unsafe partial class EpollSocket
     public void CancelPendingRead()
     {
         bool complete;
-        lock (this)
+        using (_gate.Enter())
         {
             _cancelNextRead = true;
             complete = ReadReadyLocked();
@@ -93,7 +93,7 @@ internal sealed unsafe partial class EpollSocket
 
     private void CancelRead(CancellationToken token)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             if (!_readWaiting)
             {
@@ -154,7 +154,7 @@ internal sealed unsafe partial class EpollSocket
     private void CompleteRead()
     {
         ReadResult result;
-        lock (this)
+        using (_gate.Enter())
         {
             bool canceled = _cancelNextRead;
             _cancelNextRead = false;
@@ -165,7 +165,7 @@ internal sealed unsafe partial class EpollSocket
         _read.SetResult(result);
     }
 
-    /// <summary>Receives until the kernel has nothing more (EAGAIN), the peer closed, or enough unread bytes wait.</summary>
+    /// <summary>Receives until the kernel has nothing more (a short read, or EAGAIN), the peer closed, or enough unread bytes wait.</summary>
     private void ReceiveLocked()
     {
         _receivePaused = false;
@@ -177,15 +177,24 @@ internal sealed unsafe partial class EpollSocket
                 return;
             }
 
+            int space = _in!.Length - _inEnd;
             nint received;
-            fixed (byte* buffer = &_in![_inEnd])
+            fixed (byte* buffer = &_in[_inEnd])
             {
-                received = Libc.recv(_fd, buffer, _in.Length - _inEnd, 0);
+                received = Libc.recv(_fd, buffer, space, 0);
             }
 
             if (received > 0)
             {
                 _inEnd += (int)received;
+                if (received < space && !_peerHungUp)
+                {
+                    // A short read of a stream socket emptied its receive queue: what arrives later raises a new edge, so
+                    // the recv that would only say EAGAIN is saved (it was every other system call of a busy echo).
+                    // After a hang-up no edge follows the data, so the end is read now.
+                    break;
+                }
+
                 continue;
             }
 

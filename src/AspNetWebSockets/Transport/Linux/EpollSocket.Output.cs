@@ -13,7 +13,7 @@ internal sealed unsafe partial class EpollSocket
     {
         get
         {
-            lock (this)
+            using (_gate.Enter())
             {
                 return _outEnd - _outFlushed;
             }
@@ -23,7 +23,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Memory to write at least <paramref name="sizeHint"/> bytes into, at the tail of the output queue.</summary>
     public Memory<byte> GetMemory(int sizeHint)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             int needed = Math.Max(sizeHint, 1);
             if (_out is null)
@@ -56,7 +56,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Appends the <paramref name="count"/> bytes written into the last <see cref="GetMemory"/>.</summary>
     public void Advance(int count)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             if (_out is null || count < 0 || _outEnd + count > _out.Length)
             {
@@ -75,7 +75,7 @@ internal sealed unsafe partial class EpollSocket
     /// </summary>
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             _writerHolds = false;
             if (_outputFailed)
@@ -109,7 +109,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Makes a waiting flush return at once with <see cref="FlushResult.IsCanceled"/>.</summary>
     public void CancelPendingFlush()
     {
-        lock (this)
+        using (_gate.Enter())
         {
             if (!_flushWaiting)
             {
@@ -125,7 +125,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Completes when everything flushed so far has been handed to the kernel (or the connection failed).</summary>
     public Task WaitUntilSentAsync()
     {
-        lock (this)
+        using (_gate.Enter())
         {
             if (_outputFailed || _outStart == _outFlushed)
             {
@@ -139,7 +139,7 @@ internal sealed unsafe partial class EpollSocket
 
     private void CancelFlush(CancellationToken token)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             if (!_flushWaiting)
             {

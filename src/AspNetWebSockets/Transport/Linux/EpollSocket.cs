@@ -15,7 +15,7 @@ namespace AspNetWebSockets.Transport.Linux;
 /// live peer — until <see cref="InputPauseThreshold"/> unread bytes wait. Writing: a flush tries <c>send</c> at once on
 /// the caller's thread; only what the kernel did not take waits for <c>EPOLLOUT</c>, and the flush waits only when more
 /// than <see cref="OutputPauseThreshold"/> bytes are queued (a Kestrel output pipe's default). All state is under one
-/// lock (a monitor on this object); waiters are completed outside it.
+/// lock; waiters are completed outside it.
 /// </remarks>
 internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<ReadResult>
 {
@@ -27,9 +27,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
 
     private readonly EpollLoop _loop;
     private readonly bool _inline;
-    // The lock over all state is `lock (this)`: a System.Threading.Lock costs 40 bytes per connection, while an
-    // uncontended monitor on this object costs nothing (a thin lock in the header). Safe because nobody else locks on
-    // this internal sealed type (the loop and the read's ValueTask only call its methods).
+    private SocketGate _gate; // a mutable struct: never readonly, never copied
     private int _fd;
     private int _slot;
 
@@ -42,6 +40,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     private bool _readerHolds;
     private bool _receivePaused; // the loop stopped before EAGAIN: whoever frees space receives on
     private bool _inputEnded;
+    private bool _peerHungUp; // the loop saw EPOLLRDHUP, EPOLLHUP or EPOLLERR: receive until recv says how the input ended
     private bool _cancelNextRead;
     private bool _readWaiting;
     private ManualResetValueTaskSourceCore<ReadResult> _read;
@@ -91,7 +90,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     {
         get
         {
-            lock (this)
+            using (_gate.Enter())
             {
                 return _in is not null || _out is not null;
             }
@@ -101,7 +100,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     /// <summary>Runs <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
     public void OnInputEnded(IThreadPoolWorkItem? callback)
     {
-        lock (this)
+        using (_gate.Enter())
         {
             _onInputEnded = callback;
         }
@@ -113,7 +112,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         bool completeRead;
         bool completeFlush = false;
         bool endedNow;
-        lock (this)
+        using (_gate.Enter())
         {
             if (_closed)
             {
@@ -127,7 +126,8 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
                 completeFlush = SendLocked();
             }
 
-            // EPOLLIN, and hang-up or error (recv reports them): receive until EAGAIN or the pause threshold.
+            // EPOLLIN, and hang-up or error (recv reports them): receive until the kernel has nothing more or the pause threshold.
+            _peerHungUp |= (events & (Libc.EPOLLRDHUP | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0;
             ReceiveLocked();
             completeRead = ReadReadyLocked();
             endedNow &= _inputEnded;
@@ -159,7 +159,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     public void Close(bool abortive)
     {
         bool completeRead, completeFlush;
-        lock (this)
+        using (_gate.Enter())
         {
             if (_closed)
             {
@@ -201,7 +201,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     {
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
         await WaitUntilSentAsync().ConfigureAwait(false);
-        lock (this)
+        using (_gate.Enter())
         {
             if (!_closed)
             {
