@@ -42,9 +42,9 @@ public class CompressionBenchmarks
         var input = new Pipe();
         _ours = new WebSocketConnection(
             new PipeTransport(new DuplexPipe(input.Reader, _oursOutput.Writer), static () => { }, completeOnClose: false),
-            new WebSocketConnectionSettings
+            new WebSocketConnectionSettings { Role = WebSocketRole.Server },
+            new PerConnectionSettings
             {
-                Role = WebSocketRole.Server,
                 Extension = Compress
                     ? new PerMessageDeflateSession(new PerMessageDeflateParameters(15, false, 15, false), new WebSocketCompressionOptions { MinMessageSize = 0 }, WebSocketRole.Server)
                     : null,

@@ -95,14 +95,13 @@ public class ConnectionEchoBenchmarks
         var output = new Pipe(options);
         var connection = new WebSocketConnection(
             new PipeTransport(new DuplexPipe(input.Reader, output.Writer), static () => { }, completeOnClose: false),
-            new WebSocketConnectionSettings
+            new WebSocketConnectionSettings { Role = WebSocketRole.Server, AutoCork = autoCork },
+            new PerConnectionSettings
             {
-                Role = WebSocketRole.Server,
                 Extension = compressed
                     ? new PerMessageDeflateSession(new PerMessageDeflateParameters(15, ServerNoContextTakeover: false, 15, ClientNoContextTakeover: true), new WebSocketCompressionOptions(), WebSocketRole.Server)
                     : null,
                 ExtensionBits = ReservedBit.Rsv1,
-                AutoCork = autoCork,
             });
         return (input, output, connection, clientFrame.WrittenSpan.ToArray());
     }

@@ -18,25 +18,29 @@ internal sealed class FrameSender
     private readonly WebSocketConnection _connection;
     private readonly WebSocketProtocol _protocol;
     private readonly PipeWriter _output;
-    private readonly WebSocketMetrics? _metrics;
-    private readonly WebSocketConnectionSettings _settings; // the slow-consumer limit, and the log's names
+    // The metrics, the slow-consumer limit and the logger are read through the connection's shared settings (Settings)
+    // rather than copied here: two references less per connection.
 
     // Two locks in one state word (see SendLocks): the message lock is held for a whole data message (all fragments of a
-    // streamed one) so messages never interleave; the write lock is held while one frame is written and flushed.
-    private readonly SendLocks _locks = new();
+    // streamed one) so messages never interleave; the write lock is held while one frame is written and flushed. A mutable
+    // struct held inline (never readonly, never copied), whose gate is a monitor on this object: nothing else locks it.
+    private SendLocks _locks;
     private long _bufferedAmount;
 
     // Whether flushes wait for a cork's end (a mutable struct: never readonly, never copied).
     private OutputCork _cork;
 
-    public FrameSender(WebSocketConnection connection, WebSocketProtocol protocol, PipeWriter output, WebSocketConnectionSettings settings)
+    public FrameSender(WebSocketConnection connection, WebSocketProtocol protocol, PipeWriter output)
     {
         _connection = connection;
         _protocol = protocol;
         _output = output;
-        _metrics = settings.Metrics;
-        _settings = settings;
     }
+
+    private WebSocketConnectionSettings Settings => _connection.Settings;
+
+    /// <summary>A send's wait for a lock was cancelled: removes it from the queue unless the lock was already handed to it.</summary>
+    internal void CancelSendLockWait(SendLocks.Waiter waiter, CancellationToken token) => _locks.Cancel(waiter, token);
 
     /// <summary>Whether corked sends wrote bytes whose flush waits for the cork's end.</summary>
     public bool CorkFlushPending => _cork.FlushPending;
@@ -86,7 +90,7 @@ internal sealed class FrameSender
             return CompleteMessageAsync(flush, length);
         }
 
-        _metrics?.Sent(length, endOfMessage: true);
+        Settings.Metrics?.Sent(length, endOfMessage: true);
         ReleaseBoth(length);
         return default;
     }
@@ -100,7 +104,7 @@ internal sealed class FrameSender
         try
         {
             await WriteFrameAsync(OutgoingFrame.ForPayload(opcode, payload, fin), requireOpen: true, cancellationToken).ConfigureAwait(false);
-            _metrics?.Sent(payload.Length, endOfMessage: fin);
+            Settings.Metrics?.Sent(payload.Length, endOfMessage: fin);
         }
         finally
         {
@@ -132,11 +136,11 @@ internal sealed class FrameSender
     public ValueTask BeginMessageAsync(CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
-        return _locks.EnterAsync(SendLocks.Message, cancellationToken);
+        return _locks.EnterAsync(SendLocks.Message, this, cancellationToken);
     }
 
     /// <summary>Releases the message lock taken by <see cref="BeginMessageAsync"/>.</summary>
-    public void EndMessage() => _locks.Exit(SendLocks.Message);
+    public void EndMessage() => _locks.Exit(SendLocks.Message, this);
 
     /// <summary>Starts a cork on this thread; true if this call owns it (see <see cref="OutputCork.TryBegin"/>).</summary>
     public bool TryBeginCork() => _cork.TryBegin();
@@ -169,13 +173,13 @@ internal sealed class FrameSender
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _locks.Exit(SendLocks.Write); // the failure path has already closed the connection
+            _locks.Exit(SendLocks.Write, this); // the failure path has already closed the connection
             return;
         }
 
         if (flush.IsCompletedSuccessfully)
         {
-            _locks.Exit(SendLocks.Write);
+            _locks.Exit(SendLocks.Write, this);
         }
         else
         {
@@ -195,13 +199,13 @@ internal sealed class FrameSender
         }
         finally
         {
-            _locks.Exit(SendLocks.Write);
+            _locks.Exit(SendLocks.Write, this);
         }
     }
 
     private void ReleaseBoth(long payloadLength)
     {
-        _locks.ExitBoth();
+        _locks.ExitBoth(this);
         Interlocked.Add(ref _bufferedAmount, -payloadLength);
     }
 
@@ -211,7 +215,7 @@ internal sealed class FrameSender
         try
         {
             await flush.ConfigureAwait(false);
-            _metrics?.Sent(payloadLength, endOfMessage: true);
+            Settings.Metrics?.Sent(payloadLength, endOfMessage: true);
         }
         finally
         {
@@ -225,15 +229,15 @@ internal sealed class FrameSender
     {
         try
         {
-            await _locks.EnterAsync(SendLocks.Message, cancellationToken).ConfigureAwait(false);
+            await _locks.EnterAsync(SendLocks.Message, this, cancellationToken).ConfigureAwait(false);
             try
             {
                 await (encode ? WriteEncodedAsync(frame, cancellationToken) : WriteFrameAsync(frame, requireOpen: true, cancellationToken)).ConfigureAwait(false);
-                _metrics?.Sent(frame.PayloadLength, endOfMessage: true);
+                Settings.Metrics?.Sent(frame.PayloadLength, endOfMessage: true);
             }
             finally
             {
-                _locks.Exit(SendLocks.Message);
+                _locks.Exit(SendLocks.Message, this);
             }
         }
         finally
@@ -264,7 +268,7 @@ internal sealed class FrameSender
 
             if (encoded)
             {
-                _metrics?.Compressed(frame.PayloadLength, bytes.Length);
+                Settings.Metrics?.Compressed(frame.PayloadLength, bytes.Length);
                 frame = OutgoingFrame.ForPayload(frame.Opcode, bytes, fin: true, _protocol.ExtensionBits);
             }
 
@@ -280,7 +284,7 @@ internal sealed class FrameSender
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteFrameAsync(OutgoingFrame frame, bool requireOpen, CancellationToken cancellationToken)
     {
-        await _locks.EnterAsync(SendLocks.Write, cancellationToken).ConfigureAwait(false);
+        await _locks.EnterAsync(SendLocks.Write, this, cancellationToken).ConfigureAwait(false);
         try
         {
             // Checked again under the lock: a close frame may have gone out while we waited, and nothing may follow it.
@@ -301,7 +305,7 @@ internal sealed class FrameSender
         }
         finally
         {
-            _locks.Exit(SendLocks.Write);
+            _locks.Exit(SendLocks.Write, this);
         }
     }
 
@@ -373,13 +377,14 @@ internal sealed class FrameSender
     private void Reserve(long count)
     {
         long buffered = Interlocked.Add(ref _bufferedAmount, count);
-        if (buffered <= _settings.MaxBufferedAmount || _settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop)
+        WebSocketConnectionSettings settings = Settings;
+        if (buffered <= settings.MaxBufferedAmount || settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop)
         {
             return;
         }
 
         Interlocked.Add(ref _bufferedAmount, -count);
-        Log.SlowConsumerDropped(_settings.Logger, _settings.ConnectionId, buffered, _settings.MaxBufferedAmount);
+        Log.SlowConsumerDropped(settings.Logger, _connection.ConnectionId, buffered, settings.MaxBufferedAmount);
         _connection.TerminateSlowConsumer(WebSocketCloseCode.PolicyViolation, "slow consumer");
         throw new WebSocketException(WebSocketError.InvalidState, "The peer is not reading fast enough; the connection was dropped (MaxBufferedAmount).");
     }

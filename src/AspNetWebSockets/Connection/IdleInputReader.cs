@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
@@ -15,14 +16,21 @@ namespace AspNetWebSockets;
 /// an application receive that starts meanwhile spins on it.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Driven by the shared heartbeat tick rather than by a read awaited whenever the application stops reading: an awaited
 /// read would hold a suspended read (and its state) for every connection whose handler is busy or idle, need a
 /// cancel-and-hand-over protocol with the application's next receive (racing <c>CancelPendingRead</c> against the pipe),
 /// and start on every receive exit of the echo hot path. The tick costs one non-blocking <c>TryRead</c> per connection and
 /// bounds the answer's latency by the tick period (at most 1 s; a quarter of the keep-alive interval or timeout when
 /// those are shorter), well inside the ping timeouts of clients and proxies.
+/// </para>
+/// <para>
+/// A mutable struct held inline by the connection, like <see cref="KeepAliveClock"/>: as an object of its own it cost 64
+/// bytes per connection (a header and four references to the connection's parts besides its state), so the connection
+/// passes those parts in. Keep it in a non-readonly field and pass it by reference, never copy it.
+/// </para>
 /// </remarks>
-internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protocol, RoundTripClock roundTrip, FrameSender sender)
+internal struct IdleInputReader
 {
     // The payload of the pong that answers the latest ping consumed here (made on the first one), and 1 while that pong
     // has not been handed to the transport yet.
@@ -36,7 +44,7 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
         /// <summary>Nothing to act on.</summary>
         Nothing,
 
-        /// <summary>Pings were consumed: answer the latest with <see cref="AnswerAsync"/>.</summary>
+        /// <summary>Pings were consumed: answer the latest with <see cref="Pong"/>, then call <see cref="PongSent"/>.</summary>
         Ping,
 
         /// <summary>The peer's close frame was consumed (the protocol recorded it): run the peer's side of the close handshake.</summary>
@@ -46,31 +54,21 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
         PeerGone,
     }
 
+    /// <summary>After <see cref="Outcome.Ping"/>: the payload of the pong that answers the latest ping consumed.</summary>
+    public readonly ReadOnlyMemory<byte> Pong => _pong.AsMemory(0, _pongLength);
+
     /// <summary>
-    /// After <see cref="Outcome.Ping"/>, outside the receive slot: sends the pong that answers the latest ping consumed, if
-    /// the connection is still open. Once it has gone (or could not), the next peek may consume pings again.
+    /// The answer to <see cref="Outcome.Ping"/> has gone (or could not, or the connection was no longer open): the next
+    /// peek may consume pings again.
     /// </summary>
-    public async Task AnswerAsync()
-    {
-        try
-        {
-            if (protocol.State == WebSocketReadyState.Open)
-            {
-                await FrameSender.InBackgroundAsync(sender.SendControlAsync(WebSocketOpcode.Pong, _pong.AsMemory(0, _pongLength), CancellationToken.None)).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref _pongInFlight, 0);
-        }
-    }
+    public void PongSent() => Volatile.Write(ref _pongInFlight, 0);
 
     /// <summary>
     /// Peeks at the input if no receive holds the connection's <paramref name="slot"/>. <paramref name="leftForReceiveLoop"/>
     /// is the event the last receive decoded but left for the receive loop, read once the slot is held; if there is one,
-    /// nothing is consumed. Arriving bytes are recorded in <paramref name="keepAlive"/>.
+    /// nothing is consumed. Arriving bytes are recorded in <paramref name="keepAlive"/>; pongs in <paramref name="roundTrip"/>.
     /// </summary>
-    public Outcome Peek(long now, ref ReceiveSlot slot, ref KeepAliveClock keepAlive, ref readonly ProtocolEvent leftForReceiveLoop)
+    public Outcome Peek(PipeReader input, WebSocketProtocol protocol, ref RoundTripClock roundTrip, WebSocketMetrics? metrics, long now, ref ReceiveSlot slot, ref KeepAliveClock keepAlive, ref readonly ProtocolEvent leftForReceiveLoop)
     {
         if (!slot.TryEnterPeek())
         {
@@ -89,7 +87,7 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
             SequencePosition consumed = data.Start;
             if (!data.IsEmpty && !read.IsCanceled && leftForReceiveLoop == ProtocolEvent.NeedMoreData)
             {
-                consumed = ConsumeControlFrames(data, out outcome);
+                consumed = ConsumeControlFrames(data, protocol, ref roundTrip, metrics, out outcome);
             }
 
             input.AdvanceTo(consumed); // examine nothing, so the next receive (or tick) sees the rest at once
@@ -118,7 +116,7 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
     /// and may measure the round trip, the most recent ping is kept for an answer (RFC 6455 §5.5.3 allows skipping older
     /// ones), and a close ends it (a ping before the close needs no answer). Returns how far input was consumed.
     /// </summary>
-    private SequencePosition ConsumeControlFrames(ReadOnlySequence<byte> data, out Outcome outcome)
+    private SequencePosition ConsumeControlFrames(ReadOnlySequence<byte> data, WebSocketProtocol protocol, ref RoundTripClock roundTrip, WebSocketMetrics? metrics, out Outcome outcome)
     {
         outcome = Outcome.Nothing;
 
@@ -141,7 +139,7 @@ internal sealed class IdleInputReader(PipeReader input, WebSocketProtocol protoc
                     continue;
 
                 case ProtocolEvent.Pong:
-                    roundTrip.OnPong(protocol.ControlPayload);
+                    roundTrip.OnPong(protocol.ControlPayload, metrics);
                     continue;
 
                 case ProtocolEvent.Close:

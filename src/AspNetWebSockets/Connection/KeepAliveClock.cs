@@ -6,7 +6,7 @@ namespace AspNetWebSockets;
 /// the ping. Its own type so the connection only acts on the verdict. A mutable struct held inline by the connection (no
 /// object per connection): keep it in a non-readonly field and pass it by reference, never copy it.
 /// </summary>
-internal struct KeepAliveClock(TimeSpan interval, TimeSpan timeout, long openedAt)
+internal struct KeepAliveClock(long openedAt)
 {
     private long _lastReceived = openedAt;
     private long _pingSentAt;
@@ -24,14 +24,15 @@ internal struct KeepAliveClock(TimeSpan interval, TimeSpan timeout, long openedA
         TimedOut,
     }
 
-    /// <summary>The keep-alive timeout, for the log line.</summary>
-    public readonly TimeSpan Timeout => timeout;
-
     /// <summary>Records that bytes arrived at <paramref name="now"/> (<see cref="Environment.TickCount64"/> milliseconds).</summary>
     public void Received(long now) => Volatile.Write(ref _lastReceived, now);
 
-    /// <summary>Decides what the heartbeat tick at <paramref name="now"/> does; a <see cref="Verdict.Ping"/> is recorded as sent.</summary>
-    public Verdict Tick(long now)
+    /// <summary>
+    /// Decides what the heartbeat tick at <paramref name="now"/> does under the connection's keep-alive
+    /// <paramref name="interval"/> and <paramref name="timeout"/> (passed in: they are the endpoint's, held once in the
+    /// shared settings); a <see cref="Verdict.Ping"/> is recorded as sent.
+    /// </summary>
+    public Verdict Tick(long now, TimeSpan interval, TimeSpan timeout)
     {
         if (interval == System.Threading.Timeout.InfiniteTimeSpan)
         {

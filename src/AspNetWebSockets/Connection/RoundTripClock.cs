@@ -1,22 +1,24 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Net.WebSockets;
 using AspNetWebSockets.Diagnostics;
-using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
 
 /// <summary>
 /// The round trip of our pings (keep-alive and <see cref="WebSocketConnection.PingAsync"/>): each carries its send time,
 /// and the peer's matching pong measures the round trip. Holds the stamp of the latest ping, the latest measurement, and
-/// the <c>PingAsync</c> callers' shared wait; sends its pings through the connection's <see cref="FrameSender"/>. Its own
+/// the <c>PingAsync</c> callers' shared wait; the connection sends the pings (WebSocketConnection.RoundTrip.cs). Its own
 /// type so this bookkeeping has one owner.
 /// </summary>
-internal sealed class RoundTripClock(FrameSender sender, WebSocketMetrics? metrics)
+/// <remarks>
+/// A mutable struct held inline by the connection, like <see cref="KeepAliveClock"/>: as an object of its own it cost 56
+/// bytes per connection (a header and two references besides its state). Keep it in a non-readonly field and pass it by
+/// reference, never copy it.
+/// </remarks>
+internal struct RoundTripClock()
 {
     /// <summary>Size of the payload our pings carry: the <see cref="Stopwatch"/> timestamp at which they were sent.</summary>
-    private const int StampLength = sizeof(long);
+    public const int StampLength = sizeof(long);
 
     // The timestamp carried by the latest ping we sent (0 once its pong has come back), the latest measured round trip in
     // Stopwatch ticks (-1 before the first), and the PingAsync callers' shared wait (null when nobody waits).
@@ -35,62 +37,32 @@ internal sealed class RoundTripClock(FrameSender sender, WebSocketMetrics? metri
     }
 
     /// <summary>
-    /// Sends a ping and waits for the peer's matching pong; returns the round trip. Calls made while a ping is already
-    /// awaited share it.
+    /// Joins the <c>PingAsync</c> callers' shared wait, or makes <paramref name="mine"/> that wait (then the caller sends
+    /// the ping). Returns the wait joined.
     /// </summary>
-    /// <param name="connectionClosed">Cancelled when the connection ends: the wait then fails.</param>
-    /// <param name="cancellationToken">Stops waiting; a pong that arrives later still updates <see cref="Latest"/>.</param>
-    /// <exception cref="WebSocketException">The connection closed before the pong arrived.</exception>
-    public async Task<TimeSpan> PingAsync(CancellationToken connectionClosed, CancellationToken cancellationToken)
-    {
-        var mine = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
-        TaskCompletionSource<TimeSpan> waiter = Interlocked.CompareExchange(ref _waiter, mine, null) ?? mine;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectionClosed);
-        try
-        {
-            if (waiter == mine)
-            {
-                await SendPingAsync(stop.Token).ConfigureAwait(false);
-            }
+    public TaskCompletionSource<TimeSpan> JoinWait(TaskCompletionSource<TimeSpan> mine) =>
+        Interlocked.CompareExchange(ref _waiter, mine, null) ?? mine;
 
-            return await waiter.Task.WaitAsync(stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection closed before the pong arrived.");
-        }
-        finally
-        {
-            Interlocked.CompareExchange(ref _waiter, null, mine);
-        }
+    /// <summary>Ends <paramref name="mine"/> as the shared wait, if it still is.</summary>
+    public void LeaveWait(TaskCompletionSource<TimeSpan> mine) => Interlocked.CompareExchange(ref _waiter, null, mine);
+
+    /// <summary>
+    /// Writes a new ping's payload — its send time — into <paramref name="payload"/> and records it as the one whose pong
+    /// counts: before it is sent, because the pong may beat the send's completion.
+    /// </summary>
+    public void Stamp(Span<byte> payload)
+    {
+        long stamp = Stopwatch.GetTimestamp();
+        BinaryPrimitives.WriteInt64BigEndian(payload, stamp);
+        Volatile.Write(ref _outstandingStamp, stamp);
     }
 
     /// <summary>
-    /// Sends a ping whose payload is its send time, recorded as the one whose pong counts — before it is sent, because the
-    /// pong may beat the send's completion.
+    /// A pong arrived: one carrying the stamp of our latest ping measures the round trip (kept, recorded in
+    /// <paramref name="metrics"/>, and handed to the waiting <c>PingAsync</c> callers); any other pong (unsolicited, or
+    /// answering an older ping) is only liveness.
     /// </summary>
-    public async ValueTask SendPingAsync(CancellationToken cancellationToken)
-    {
-        byte[] payload = ArrayPool<byte>.Shared.Rent(StampLength);
-        try
-        {
-            long stamp = Stopwatch.GetTimestamp();
-            BinaryPrimitives.WriteInt64BigEndian(payload, stamp);
-            Volatile.Write(ref _outstandingStamp, stamp);
-            await sender.SendControlAsync(WebSocketOpcode.Ping, payload.AsMemory(0, StampLength), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(payload);
-        }
-    }
-
-    /// <summary>
-    /// A pong arrived: one carrying the stamp of our latest ping measures the round trip (kept, recorded in the metrics,
-    /// and handed to the waiting <c>PingAsync</c> callers); any other pong (unsolicited, or answering an older ping) is
-    /// only liveness.
-    /// </summary>
-    public void OnPong(ReadOnlySpan<byte> payload)
+    public void OnPong(ReadOnlySpan<byte> payload, WebSocketMetrics? metrics)
     {
         if (payload.Length != StampLength)
         {

@@ -18,7 +18,7 @@ namespace AspNetWebSockets;
 /// non-empty, and only while the lock is held (a waiter queues only behind a holder, and a release with waiters hands
 /// ownership straight to the first one without clearing held). Lock-free fast paths touch a lock's bits only when its
 /// has-waiters bit is clear: acquire sets held if held is clear; release clears held. Everything involving a queue
-/// (queuing, cancelling, handing off) runs under <see cref="_gate"/>, and changes bits with compare-exchange loops
+/// (queuing, cancelling, handing off) runs under the gate (a monitor on the owning <see cref="FrameSender"/>), and changes bits with compare-exchange loops
 /// because the other lock's fast paths may change its own bits at the same moment. A release that finds
 /// has-waiters set therefore always goes through the gate, where it either hands off or (the queue emptied by
 /// cancellation meanwhile) clears held; a waiter cannot be stranded behind a released lock.
@@ -29,8 +29,14 @@ namespace AspNetWebSockets;
 /// example by the receive loop after a pong) never runs the next sender's code inline. Waiting allocates a waiter;
 /// the uncontended paths allocate nothing.
 /// </para>
+/// <para>
+/// A mutable struct held inline by its one owner, the connection's <see cref="FrameSender"/>, which is also the gate: as
+/// an object of its own (with a <see cref="Lock"/> of its own before that) it cost 32 bytes per connection for one int
+/// and one reference. The owner passes itself to the calls that take the gate or queue a waiter. Keep it in a
+/// non-readonly field and never copy it.
+/// </para>
 /// </remarks>
-internal sealed class SendLocks
+internal struct SendLocks
 {
     /// <summary>Held for a whole data message: every fragment of a streamed one.</summary>
     public const int Message = 0;
@@ -46,7 +52,7 @@ internal sealed class SendLocks
     private const int WaiterShift = 2;
 
     private int _state;
-    private readonly Lock _gate = new();
+
     // Created by the first waiter (under the gate): an uncontended connection, idle ones above all, holds none.
     private WaiterQueue[]? _queues;
 
@@ -54,12 +60,12 @@ internal sealed class SendLocks
     public bool TryEnterBoth() => Interlocked.CompareExchange(ref _state, BothHeld, 0) == 0;
 
     /// <summary>Releases both locks taken by <see cref="TryEnterBoth"/> (or separately): the write lock first, as nested.</summary>
-    public void ExitBoth()
+    public void ExitBoth(FrameSender owner)
     {
         if (Interlocked.CompareExchange(ref _state, 0, BothHeld) != BothHeld)
         {
-            Exit(Write);
-            Exit(Message);
+            Exit(Write, owner);
+            Exit(Message, owner);
         }
     }
 
@@ -85,20 +91,24 @@ internal sealed class SendLocks
 
     /// <summary>Takes lock <paramref name="which"/>, waiting in turn if it is held.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the lock was taken; nothing is held then.</exception>
-    public ValueTask EnterAsync(int which, CancellationToken cancellationToken)
+    public ValueTask EnterAsync(int which, FrameSender owner, CancellationToken cancellationToken)
     {
         if (TryEnter(which))
         {
             return default;
         }
 
-        return cancellationToken.IsCancellationRequested
-            ? ValueTask.FromCanceled(cancellationToken)
-            : WaitAsync(which, cancellationToken);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        Waiter? waiter = Enqueue(which, owner);
+        return waiter is null ? default : WaitAsync(waiter, cancellationToken);
     }
 
     /// <summary>Releases lock <paramref name="which"/>, handing it to the first waiter if there is one.</summary>
-    public void Exit(int which)
+    public void Exit(int which, FrameSender owner)
     {
         int held = 1 << which;
         int waiters = held << WaiterShift;
@@ -116,7 +126,7 @@ internal sealed class SendLocks
         }
 
         Waiter? next;
-        lock (_gate)
+        lock (owner)
         {
             next = _queues![which].Dequeue(); // has-waiters was set, so a waiter created the queues
             if (next is null)
@@ -133,12 +143,12 @@ internal sealed class SendLocks
         next?.TrySetResult();
     }
 
-    private async ValueTask WaitAsync(int which, CancellationToken cancellationToken)
+    /// <summary>Under the gate: takes the lock if it was freed meanwhile (returns null), or queues a waiter for it.</summary>
+    private Waiter? Enqueue(int which, FrameSender owner)
     {
         int held = 1 << which;
         int waiters = held << WaiterShift;
-        Waiter waiter;
-        lock (_gate)
+        lock (owner)
         {
             // Under the gate no hand-off or cancellation can run, so held-or-queue is decided atomically here.
             int state = Volatile.Read(ref _state);
@@ -156,18 +166,22 @@ internal sealed class SendLocks
 
             if ((state & held) == 0)
             {
-                return; // freed between the fast path and the gate
+                return null; // freed between the fast path and the gate
             }
 
-            waiter = new Waiter(this, which);
+            var waiter = new Waiter(owner, which);
             (_queues ??= [new(), new()])[which].Enqueue(waiter);
+            return waiter;
         }
+    }
 
+    private static async ValueTask WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    {
         if (cancellationToken.CanBeCanceled)
         {
             // Registered outside the gate: a token cancelled meanwhile runs the callback inline, and it takes the gate.
             waiter.Registration = cancellationToken.UnsafeRegister(
-                static (state, token) => ((Waiter)state!).Owner.Cancel((Waiter)state!, token), waiter);
+                static (state, token) => ((Waiter)state!).Owner.CancelSendLockWait((Waiter)state!, token), waiter);
         }
 
         try
@@ -181,9 +195,9 @@ internal sealed class SendLocks
     }
 
     /// <summary>Removes a cancelled waiter if it is still queued; if the lock was already handed to it, it keeps it.</summary>
-    private void Cancel(Waiter waiter, CancellationToken token)
+    public void Cancel(Waiter waiter, CancellationToken token)
     {
-        lock (_gate)
+        lock (waiter.Owner)
         {
             WaiterQueue queue = _queues![waiter.Which]; // the waiter was queued, so the queues exist
             if (!queue.Remove(waiter))
@@ -216,9 +230,10 @@ internal sealed class SendLocks
         }
     }
 
-    private sealed class Waiter(SendLocks owner, int which) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <summary>A queued sender: completed when the lock is handed to it.</summary>
+    internal sealed class Waiter(FrameSender owner, int which) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
     {
-        public SendLocks Owner { get; } = owner;
+        public FrameSender Owner { get; } = owner;
 
         public int Which { get; } = which;
 

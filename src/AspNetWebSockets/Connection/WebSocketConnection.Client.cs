@@ -26,6 +26,9 @@ public sealed partial class WebSocketConnection
     public static WebSocketConnection CreateClient(Stream stream, string? subProtocol, long maxMessageSize, TimeSpan closeTimeout)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return new WebSocketConnection(new StreamTransport(stream), WebSocketConnectionSettings.ForClient(subProtocol, maxMessageSize, closeTimeout));
+        return new WebSocketConnection(
+            new StreamTransport(stream),
+            WebSocketConnectionSettings.ForClient(maxMessageSize, closeTimeout),
+            new PerConnectionSettings { SubProtocol = subProtocol, ConnectionId = "client" });
     }
 }

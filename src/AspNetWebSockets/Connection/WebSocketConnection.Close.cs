@@ -111,7 +111,7 @@ public sealed partial class WebSocketConnection
         {
             if (!cancellationToken.IsCancellationRequested)
             {
-                Log.CloseTimeout(_logger, ConnectionId, (long)_settings.CloseTimeout.TotalMilliseconds);
+                Log.CloseTimeout(Logger, ConnectionId, (long)_settings.CloseTimeout.TotalMilliseconds);
             }
 
             Abort();
@@ -129,7 +129,7 @@ public sealed partial class WebSocketConnection
     private async ValueTask FailAsync(ProtocolViolation violation)
     {
         bool claimed = _protocol.TryBeginFail(violation, out ReadOnlyMemory<byte> payload, out WebSocketCloseInfo failure);
-        Log.ProtocolViolation(_logger, ConnectionId, failure.Reason, failure.Code);
+        Log.ProtocolViolation(Logger, ConnectionId, failure.Reason, failure.Code);
         await SendCloseFrameAsync(claimed, payload).ConfigureAwait(false);
         _failed = true;
         Terminate(failure, graceful: true);

@@ -18,28 +18,47 @@ public sealed partial class WebSocketConnection
             return;
         }
 
-        switch (_idleInput.Peek(now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
+        switch (_idleInput.Peek(_input, _protocol, ref _roundTrip, Metrics, now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
         {
             case IdleInputReader.Outcome.PeerGone:
                 Terminate(AbnormalClosure, graceful: false);
                 return;
             case IdleInputReader.Outcome.Ping:
-                _ = _idleInput.AnswerAsync();
+                _ = AnswerIdlePingAsync();
                 break;
             case IdleInputReader.Outcome.Close:
                 _ = FrameSender.InBackgroundAsync(OnCloseReceivedAsync()); // moves to Closing before it first waits
                 break;
         }
 
-        switch (ReadyState == WebSocketReadyState.Open ? _keepAlive.Tick(now) : KeepAliveClock.Verdict.Nothing)
+        switch (ReadyState == WebSocketReadyState.Open ? _keepAlive.Tick(now, _settings.KeepAliveInterval, _settings.KeepAliveTimeout) : KeepAliveClock.Verdict.Nothing)
         {
             case KeepAliveClock.Verdict.Ping:
-                _ = FrameSender.InBackgroundAsync(_roundTrip.SendPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
+                _ = FrameSender.InBackgroundAsync(SendStampedPingAsync(CancellationToken.None)); // stamped: its pong measures the round trip
                 break;
             case KeepAliveClock.Verdict.TimedOut:
-                Log.KeepAliveTimeout(_logger, ConnectionId, (long)_keepAlive.Timeout.TotalMilliseconds);
+                Log.KeepAliveTimeout(Logger, ConnectionId, (long)_settings.KeepAliveTimeout.TotalMilliseconds);
                 Abort();
                 break;
+        }
+    }
+
+    /// <summary>
+    /// After the idle reader consumed pings, outside the receive slot: sends the pong that answers the latest, if the
+    /// connection is still open. Once it has gone (or could not), the next peek may consume pings again.
+    /// </summary>
+    private async Task AnswerIdlePingAsync()
+    {
+        try
+        {
+            if (ReadyState == WebSocketReadyState.Open)
+            {
+                await FrameSender.InBackgroundAsync(_sender.SendControlAsync(WebSocketOpcode.Pong, _idleInput.Pong, CancellationToken.None)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _idleInput.PongSent();
         }
     }
 
@@ -53,7 +72,7 @@ public sealed partial class WebSocketConnection
         {
             case ProtocolEvent.Pong:
                 // Any inbound byte already counts as liveness; a pong to our ping also measures the round trip.
-                _roundTrip.OnPong(_protocol.ControlPayload);
+                _roundTrip.OnPong(_protocol.ControlPayload, Metrics);
                 return false;
 
             case ProtocolEvent.Ping:

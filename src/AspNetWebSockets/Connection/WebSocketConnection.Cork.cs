@@ -26,12 +26,27 @@ public sealed partial class WebSocketConnection
     /// Awaits a read of the input: in the event-loop mode what runs when it completes runs as a corked, timed receive
     /// callback (see <see cref="ReceiveCallbackRunner"/>); otherwise this is a plain await.
     /// </summary>
-    private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(_callbacks, _input.ReadAsync(cancellationToken));
+    private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(_settings.AutoCork ? this : null, _input.ReadAsync(cancellationToken));
+
+    /// <summary>The delegate a corked read registers: it runs <paramref name="continuation"/> as a receive callback.</summary>
+    internal Action ResumeAsReceiveCallback(Action continuation) => _callbacks.Resume(continuation, this);
+
+    /// <summary>Runs the continuation of the read that completed as a receive callback (the delegate <see cref="ResumeAsReceiveCallback"/> hands out).</summary>
+    internal void RunReceiveContinuation() =>
+        ReceiveCallbackRunner.Run(
+            static continuation =>
+            {
+                continuation();
+                return true;
+            },
+            _callbacks.TakeContinuation(),
+            _settings.LoopStalls,
+            this);
 
     /// <summary>
     /// Starts the application's handler — its opening run, up to its first wait, which also handles what arrived before its
     /// first read — as a receive callback in the event-loop mode (corked and timed); otherwise just starts it.
     /// </summary>
     internal Task StartHandler<TState>(Func<TState, Task> handler, TState state) =>
-        _callbacks is null ? handler(state) : _callbacks.Run(handler, state);
+        _settings.AutoCork ? ReceiveCallbackRunner.Run(handler, state, _settings.LoopStalls, this) : handler(state);
 }

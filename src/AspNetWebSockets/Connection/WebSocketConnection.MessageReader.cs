@@ -224,7 +224,7 @@ public sealed partial class WebSocketConnection
         /// <summary>Rate limits: admission waits (backpressure) or closes with 1008 (then the enumeration ends).</summary>
         private bool Admit(out bool hasMessage)
         {
-            if (_connection._settings.RateLimit is null)
+            if (_connection._rateLimit is null)
             {
                 hasMessage = true;
                 return true;
@@ -331,7 +331,7 @@ public sealed partial class WebSocketConnection
                 return false;
             }
 
-            _span = _connection._settings.MessageTracer?.StartProcess(_message!);
+            _span = _connection._messageTracer?.StartProcess(_message!);
             return true;
         }
 

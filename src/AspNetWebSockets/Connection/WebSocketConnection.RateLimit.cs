@@ -4,11 +4,11 @@ namespace AspNetWebSockets;
 
 public sealed partial class WebSocketConnection
 {
-    /// <summary>Where this connection records metrics (null on the test client); for the rate limiter.</summary>
-    internal Diagnostics.WebSocketMetrics? Metrics => _metrics;
+    /// <summary>Where this connection records metrics (null on the test client): the shared settings'.</summary>
+    internal Diagnostics.WebSocketMetrics? Metrics => _settings.Metrics;
 
-    /// <summary>This connection's logger; for the rate limiter.</summary>
-    internal ILogger Logger => _logger;
+    /// <summary>This connection's logger: the shared settings'.</summary>
+    internal ILogger Logger => _settings.Logger;
 
     /// <summary>
     /// The rate-limit check of the whole-message receives: true to hand <paramref name="message"/> to the
@@ -16,5 +16,5 @@ public sealed partial class WebSocketConnection
     /// 1008 for exceeding them.
     /// </summary>
     private ValueTask<bool> AdmitAsync(WebSocketMessage message, CancellationToken cancellationToken) =>
-        _settings.RateLimit is { } limit ? limit.AdmitAsync(this, message.Length, cancellationToken) : new ValueTask<bool>(true);
+        _rateLimit is { } limit ? limit.AdmitAsync(this, message.Length, cancellationToken) : new ValueTask<bool>(true);
 }

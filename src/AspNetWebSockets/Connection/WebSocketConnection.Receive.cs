@@ -61,7 +61,7 @@ public sealed partial class WebSocketConnection
 
         // Rate limits count a streamed message once, at its end, with its whole length; checked after the receive slot is
         // released, because the Close policy's close handshake reads the peer's reply through it.
-        return _settings.RateLimit is not { } limit || await limit.AdmitPartAsync(this, result, cancellationToken).ConfigureAwait(false) ? result : CloseResult;
+        return _rateLimit is not { } limit || await limit.AdmitPartAsync(this, result, cancellationToken).ConfigureAwait(false) ? result : CloseResult;
     }
 
     /// <summary>
@@ -267,7 +267,7 @@ public sealed partial class WebSocketConnection
 
             if (received == ProtocolEvent.Data)
             {
-                _metrics?.Received(written, endOfMessage);
+                Metrics?.Received(written, endOfMessage);
                 return new ValueWebSocketReceiveResult(written, _protocol.MessageType, endOfMessage);
             }
 

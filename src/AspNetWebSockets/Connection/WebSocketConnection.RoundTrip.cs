@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Net.WebSockets;
+using AspNetWebSockets.Protocol;
 
 namespace AspNetWebSockets;
 
@@ -21,6 +23,45 @@ public sealed partial class WebSocketConnection
     /// <exception cref="WebSocketException">The connection closed before the pong arrived.</exception>
     public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>
         ReadyState == WebSocketReadyState.Open
-            ? _roundTrip.PingAsync(ConnectionClosed, cancellationToken)
+            ? PingAndWaitAsync(cancellationToken)
             : Task.FromException<TimeSpan>(new InvalidOperationException("The connection is not open."));
+
+    private async Task<TimeSpan> PingAndWaitAsync(CancellationToken cancellationToken)
+    {
+        var mine = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource<TimeSpan> waiter = _roundTrip.JoinWait(mine);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, ConnectionClosed);
+        try
+        {
+            if (waiter == mine)
+            {
+                await SendStampedPingAsync(stop.Token).ConfigureAwait(false);
+            }
+
+            return await waiter.Task.WaitAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection closed before the pong arrived.");
+        }
+        finally
+        {
+            _roundTrip.LeaveWait(mine);
+        }
+    }
+
+    /// <summary>Sends a ping whose payload is its send time, so that the matching pong measures the round trip (see <see cref="RoundTripClock"/>).</summary>
+    private async ValueTask SendStampedPingAsync(CancellationToken cancellationToken)
+    {
+        byte[] payload = ArrayPool<byte>.Shared.Rent(RoundTripClock.StampLength);
+        try
+        {
+            _roundTrip.Stamp(payload);
+            await _sender.SendControlAsync(WebSocketOpcode.Ping, payload.AsMemory(0, RoundTripClock.StampLength), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
 }

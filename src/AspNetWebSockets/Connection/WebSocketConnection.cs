@@ -33,12 +33,19 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly WebSocketTransport _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
+    // Shared by the endpoint's connections; its logger and metrics are read through it (Logger, Metrics) rather than
+    // copied into fields of every connection.
     private readonly WebSocketConnectionSettings _settings;
-    private readonly ILogger _logger;
-    private readonly Diagnostics.WebSocketMetrics? _metrics;
+
+    // What differs per connection (see PerConnectionSettings): held here rather than in a settings object of its own.
+    private readonly string _connectionId;
+    private readonly string? _subProtocol;
+    private readonly string? _extensions;
+    private readonly WebSocketConnectionRateLimit? _rateLimit;
+    private readonly Diagnostics.WebSocketMessageTracer? _messageTracer;
 
     // How it ended: told to the application, and the transport let go of (see TransportRelease).
-    private readonly ClosedSignal _closed = new();
+    private ClosedSignal _closed; // a mutable struct, made on demand: never readonly, never copied
     private Task _transportCompleted = Task.CompletedTask;
     private readonly long _openedAt = Environment.TickCount64;
     private bool _failed;
@@ -50,40 +57,41 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly InputDecoder _decoder;
     private ProtocolEvent _pendingEvent;
 
-    // Send: the send side (locks, BufferedAmount, cork, flush); and, in the event-loop mode, what runs completed reads as
-    // corked receive callbacks (null in the default mode).
+    // Send: the send side (locks, BufferedAmount, cork, flush); and, when the settings say AutoCork (event-loop mode, lean
+    // connections), what runs completed reads as corked receive callbacks (unused in the default mode).
     private readonly FrameSender _sender;
-    private readonly ReceiveCallbackRunner? _callbacks;
+    private ReceiveCallbackRunner _callbacks; // a mutable struct: never readonly, never copied
 
     // Heartbeat: keep-alive bookkeeping, the round trip of our pings, and the look at the input while nobody reads.
     private KeepAliveClock _keepAlive; // a mutable struct: never readonly, never copied
-    private readonly RoundTripClock _roundTrip;
-    private readonly IdleInputReader _idleInput;
+    private RoundTripClock _roundTrip; // a mutable struct: never readonly, never copied
+    private IdleInputReader _idleInput; // a mutable struct: never readonly, never copied
 
-    internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings)
+    internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
     {
         _transport = transport;
         _input = transport.Input;
         _output = transport.Output;
         _settings = settings;
-        _logger = settings.Logger;
-        _protocol = new WebSocketProtocol(settings.Role, settings.Limits, settings.Extension, settings.ExtensionBits);
-        _metrics = settings.Metrics;
-        _keepAlive = new KeepAliveClock(settings.KeepAliveInterval, settings.KeepAliveTimeout, _openedAt);
-        _sender = new FrameSender(this, _protocol, _output, settings);
-        _roundTrip = new RoundTripClock(_sender, _metrics);
-        _idleInput = new IdleInputReader(_input, _protocol, _roundTrip, _sender);
-        _decoder = new InputDecoder(_input, _protocol, _metrics);
-        _callbacks = settings.AutoCork ? new ReceiveCallbackRunner(this, settings.LoopStalls) : null;
-        _metrics?.ConnectionOpened();
+        _connectionId = perConnection.ConnectionId ?? string.Empty;
+        _subProtocol = perConnection.SubProtocol;
+        _extensions = perConnection.Extensions;
+        _rateLimit = perConnection.RateLimit;
+        _messageTracer = perConnection.MessageTracer;
+        _protocol = new WebSocketProtocol(settings.Role, settings.Limits, perConnection.Extension, perConnection.ExtensionBits);
+        _keepAlive = new KeepAliveClock(_openedAt);
+        _sender = new FrameSender(this, _protocol, _output);
+        _roundTrip = new RoundTripClock();
+        _decoder = new InputDecoder(_input, _protocol, settings.Metrics);
+        settings.Metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
     }
 
     /// <summary>The subprotocol the server selected (<c>Sec-WebSocket-Protocol</c>), or an empty string.</summary>
-    public string Protocol => _settings.SubProtocol ?? string.Empty;
+    public string Protocol => _subProtocol ?? string.Empty;
 
     /// <summary>The negotiated extensions as sent in <c>Sec-WebSocket-Extensions</c>, or an empty string.</summary>
-    public string Extensions => _settings.Extensions;
+    public string Extensions => _extensions ?? string.Empty;
 
     /// <summary>The connection's state.</summary>
     public WebSocketReadyState ReadyState => _protocol.State;
@@ -105,7 +113,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     public CancellationToken ConnectionClosed => _closed.Token;
 
     /// <summary>An identifier for logs (the HTTP connection id on the server).</summary>
-    public string ConnectionId => _settings.ConnectionId;
+    public string ConnectionId => _connectionId;
+
+    /// <summary>The settings this connection shares with its endpoint's other connections (for its parts, such as the sender).</summary>
+    internal WebSocketConnectionSettings Settings => _settings;
 
     /// <summary>What this connection runs over (for tests and diagnostics).</summary>
     internal WebSocketTransport Transport => _transport;
@@ -149,7 +160,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             return;
         }
 
-        _settings.Heartbeat?.Unregister(this);
+        if (!_settings.OwnerUnregisters)
+        {
+            _settings.Heartbeat?.Unregister(this); // a closed connection's tick does nothing, but it need not stay listed
+        }
         _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {
@@ -158,7 +172,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 _sender.FlushCorked(); // a corked close frame goes out before the transport is completed
             }
 
-            _transportCompleted = TransportRelease.CompleteAsync(_transport, _input, drainFirst: _failed, _protocol, _logger, ConnectionId, _settings.CloseTimeout);
+            _transportCompleted = TransportRelease.CompleteAsync(_transport, _input, drainFirst: _failed, _protocol, Logger, ConnectionId, _settings.CloseTimeout);
         }
         else
         {
@@ -166,10 +180,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         long durationMs = Environment.TickCount64 - _openedAt;
-        Log.ConnectionClosed(_logger, ConnectionId, info.Code, info.Reason, info.WasClean, durationMs);
-        _metrics?.ConnectionClosed(info, TimeSpan.FromMilliseconds(durationMs));
+        Log.ConnectionClosed(Logger, ConnectionId, info.Code, info.Reason, info.WasClean, durationMs);
+        Metrics?.ConnectionClosed(info, TimeSpan.FromMilliseconds(durationMs));
 
-        _closed.Raise(info, _logger, ConnectionId);
+        _closed.Raise(info, Logger, ConnectionId);
     }
 
     /// <summary>
@@ -186,7 +200,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // nothing: logging those exceptions beside "clean: True" would read as a fault.
         if (!_protocol.CloseReceived && ReadyState != WebSocketReadyState.Closed)
         {
-            Log.TransportFailed(_logger, ConnectionId, e);
+            Log.TransportFailed(Logger, ConnectionId, e);
         }
 
         // If the peer's close frame already arrived, its code is how the connection ended (RFC 6455 §7.1.5), even if

@@ -1,11 +1,15 @@
-using AspNetWebSockets.Extensions;
 using AspNetWebSockets.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AspNetWebSockets;
 
-/// <summary>Everything a connection needs to know at construction, resolved from options and the handshake.</summary>
+/// <summary>
+/// What a connection needs to know that is the same for every connection of an endpoint (limits, timeouts, policies and
+/// the server's shared services): one instance shared by those connections (see <c>WebSocketServer.ConnectionSettingsFor</c>),
+/// so an idle connection holds a reference rather than a copy. What differs per connection (the negotiated subprotocol
+/// and extension, the id, its rate limit and message spans) is in <see cref="PerConnectionSettings"/>.
+/// </summary>
 internal sealed class WebSocketConnectionSettings
 {
     public WebSocketRole Role { get; init; } = WebSocketRole.Server;
@@ -22,18 +26,6 @@ internal sealed class WebSocketConnectionSettings
 
     public WebSocketSlowConsumerPolicy SlowConsumerPolicy { get; init; } = WebSocketSlowConsumerPolicy.Backpressure;
 
-    public string? SubProtocol { get; init; }
-
-    public string Extensions { get; init; } = string.Empty;
-
-    /// <summary>The negotiated extension's session (permessage-deflate or another), owned by the connection; null for none.</summary>
-    public IWebSocketExtensionSession? Extension { get; init; }
-
-    /// <summary>The RSV bits <see cref="Extension"/>'s messages carry.</summary>
-    public byte ExtensionBits { get; init; }
-
-    public string ConnectionId { get; init; } = string.Empty;
-
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
     /// <summary>Where connection, message and byte counts are recorded; null (the test client) records nothing.</summary>
@@ -42,8 +34,13 @@ internal sealed class WebSocketConnectionSettings
     /// <summary>The shared timer that drives keep-alive and notices vanished peers; null (the test client) disables both.</summary>
     public WebSocketHeartbeat? Heartbeat { get; init; }
 
-    /// <summary>Per-message spans, or null when they are off or the connection's span is not recorded.</summary>
-    public AspNetWebSockets.Diagnostics.WebSocketMessageTracer? MessageTracer { get; init; }
+    /// <summary>
+    /// Whether the connection stays in <see cref="Heartbeat"/>'s registry after it closed, until its owner unregisters it
+    /// (the server does when the application is done with it): the registry is also the server's list of its
+    /// connections, which counts a connection until its handler has ended. Otherwise the connection leaves when it
+    /// closes.
+    /// </summary>
+    public bool OwnerUnregisters { get; init; }
 
     /// <summary>
     /// Event-loop mode: the code a completed read runs (the receive, and the handler up to its next wait) is corked, so its
@@ -55,15 +52,12 @@ internal sealed class WebSocketConnectionSettings
     /// <summary>Event-loop mode: times each receive callback against the stall threshold; null in the default mode.</summary>
     public AspNetWebSockets.Diagnostics.WebSocketLoopStallMonitor? LoopStalls { get; init; }
 
-    /// <summary>Message rate limits, or null when none apply.</summary>
-    public WebSocketConnectionRateLimit? RateLimit { get; init; }
-
     /// <summary>
     /// The settings of a client-role connection (<see cref="WebSocketConnection.CreateClient"/>): no keep-alive, extensions
-    /// or metrics; <paramref name="maxMessageSize"/> bounds messages and frames alike.
+    /// or metrics; <paramref name="maxMessageSize"/> bounds messages and frames alike. Not shared: clients are few.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxMessageSize"/> is not positive, or <paramref name="closeTimeout"/> is negative and not infinite.</exception>
-    public static WebSocketConnectionSettings ForClient(string? subProtocol, long maxMessageSize, TimeSpan closeTimeout)
+    public static WebSocketConnectionSettings ForClient(long maxMessageSize, TimeSpan closeTimeout)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessageSize);
         if (closeTimeout < TimeSpan.Zero && closeTimeout != Timeout.InfiniteTimeSpan)
@@ -76,8 +70,6 @@ internal sealed class WebSocketConnectionSettings
             Role = WebSocketRole.Client,
             Limits = new DecoderLimits(maxMessageSize, maxMessageSize, int.MaxValue),
             CloseTimeout = closeTimeout,
-            SubProtocol = subProtocol,
-            ConnectionId = "client",
         };
     }
 }

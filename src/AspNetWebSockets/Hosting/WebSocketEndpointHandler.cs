@@ -288,38 +288,29 @@ internal sealed class WebSocketEndpointHandler
             ? new LeanTransport(handOver.HandOver() ?? throw new IOException("The connection closed during the upgrade."))
             : SelectTransport(context, server.Options, stream, abortConnection);
 
-        var connection = new WebSocketConnection(transport, new WebSocketConnectionSettings
-        {
-            Role = WebSocketRole.Server,
-            Limits = limits,
-            KeepAliveInterval = keepAliveInterval,
-            KeepAliveTimeout = keepAliveTimeout,
-            CloseTimeout = server.Options.CloseTimeout,
-            MaxBufferedAmount = server.Options.MaxBufferedAmount,
-            SlowConsumerPolicy = server.Options.SlowConsumerPolicy,
-            SubProtocol = subProtocol,
-            Extensions = extensions.Header,
-            Extension = extensions.Session,
-            ExtensionBits = extensions.ReservedBits,
-            // Unique per node, so addressing by id works: HTTP/2 streams share their TCP connection's id, and TestServer has none.
-            ConnectionId = connect is null && !string.IsNullOrEmpty(context.Connection.Id) ? context.Connection.Id : context.TraceIdentifier,
-            Logger = server.Logger,
-            Heartbeat = server.Heartbeat,
-            Metrics = server.Metrics,
-            MessageTracer = server.Options.Tracing.MessageSpans && connectionSpan is { IsAllDataRequested: true }
-                ? new WebSocketMessageTracer(connectionSpan, server.Options.Tracing.MessageSampleRatio)
-                : null,
-            RateLimit = rateLimiter?.ForConnection(),
-            // A lean connection sends straight to the socket (no IOQueue coalesces its flushes): it corks in both modes.
-            AutoCork = server.Options.EventLoop.Enabled || handOver is not null,
-            LoopStalls = server.LoopStalls,
-        });
+        // A lean connection sends straight to the socket (no IOQueue coalesces its flushes): it corks in both modes.
+        bool autoCork = server.Options.EventLoop.Enabled || handOver is not null;
+        var connection = new WebSocketConnection(
+            transport,
+            server.ConnectionSettingsFor(limits, keepAliveInterval, keepAliveTimeout, autoCork),
+            new PerConnectionSettings
+            {
+                SubProtocol = subProtocol,
+                Extensions = extensions.Header,
+                Extension = extensions.Session,
+                ExtensionBits = extensions.ReservedBits,
+                // Unique per node, so addressing by id works: HTTP/2 streams share their TCP connection's id, and TestServer has none.
+                ConnectionId = connect is null && !string.IsNullOrEmpty(context.Connection.Id) ? context.Connection.Id : context.TraceIdentifier,
+                MessageTracer = server.Options.Tracing.MessageSpans && connectionSpan is { IsAllDataRequested: true }
+                    ? new WebSocketMessageTracer(connectionSpan, server.Options.Tracing.MessageSampleRatio)
+                    : null,
+                RateLimit = rateLimiter?.ForConnection(),
+            });
         if (connectionSpan is not null)
         {
             WebSocketActivitySource.StopWhenClosed(connectionSpan, connection);
         }
 
-        server.Register(connection);
         context.Features.Set<IHttpRequestLifetimeFeature>(new WebSocketRequestLifetimeFeature(connection));
         WebSocketConnectionListeners.NotifyConnected(context, connection, server.Logger);
         return connection;

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using AspNetWebSockets.Compression;
 using AspNetWebSockets.Diagnostics;
 using AspNetWebSockets.Extensions;
+using AspNetWebSockets.Protocol;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,12 +12,10 @@ namespace AspNetWebSockets.Hosting;
 
 /// <summary>
 /// Server-wide state shared by every WebSocket endpoint: validated options, the one keep-alive timer, the
-/// registered extensions, the set of open connections (so a drain or shutdown can close them all with 1001), and whether it is draining.
+/// registered extensions, the set of open connections (the heartbeat's, so a drain or shutdown can close them all with 1001), and whether it is draining.
 /// </summary>
 internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
 {
-    private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
-
     public WebSocketServer(IOptions<WebSocketServerOptions> options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, IEnumerable<IWebSocketExtension> extensions)
     {
         Options = options.Value;
@@ -59,6 +58,48 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
             ? _serverSettings ??= WebSocketEndpointSettings.Resolve(null, Options)
             : _endpointSettings.GetValue(endpoint, e => WebSocketEndpointSettings.Resolve(e, Options));
 
+    // Connection settings shared by the connections that agree on them (see ConnectionSettingsFor); bounded, because the
+    // drop-in path takes keep-alive times per request.
+    private const int MaxSharedConnectionSettings = 64;
+    private readonly ConcurrentDictionary<ConnectionSettingsKey, WebSocketConnectionSettings> _connectionSettings = new();
+
+    /// <summary>
+    /// The settings shared by every server connection with these limits, keep-alive times and corking: one instance per
+    /// endpoint in practice, so an idle connection holds a reference instead of a 160-byte copy. Beyond
+    /// <see cref="MaxSharedConnectionSettings"/> distinct combinations (keep-alive times chosen per request on the
+    /// drop-in path), a fresh instance is returned rather than cached.
+    /// </summary>
+    public WebSocketConnectionSettings ConnectionSettingsFor(DecoderLimits limits, TimeSpan keepAliveInterval, TimeSpan keepAliveTimeout, bool autoCork)
+    {
+        var key = new ConnectionSettingsKey(limits, keepAliveInterval, keepAliveTimeout, autoCork);
+        if (_connectionSettings.TryGetValue(key, out WebSocketConnectionSettings? shared))
+        {
+            return shared;
+        }
+
+        WebSocketConnectionSettings settings = CreateConnectionSettings(key);
+        return _connectionSettings.Count < MaxSharedConnectionSettings ? _connectionSettings.GetOrAdd(key, settings) : settings;
+    }
+
+    private WebSocketConnectionSettings CreateConnectionSettings(ConnectionSettingsKey key) => new()
+    {
+        Role = WebSocketRole.Server,
+        Limits = key.Limits,
+        KeepAliveInterval = key.KeepAliveInterval,
+        KeepAliveTimeout = key.KeepAliveTimeout,
+        CloseTimeout = Options.CloseTimeout,
+        MaxBufferedAmount = Options.MaxBufferedAmount,
+        SlowConsumerPolicy = Options.SlowConsumerPolicy,
+        Logger = Logger,
+        Heartbeat = Heartbeat,
+        OwnerUnregisters = true, // Unregister: when the application is done with the connection, as ConnectionCount promises
+        Metrics = Metrics,
+        AutoCork = key.AutoCork,
+        LoopStalls = LoopStalls,
+    };
+
+    private readonly record struct ConnectionSettingsKey(DecoderLimits Limits, TimeSpan KeepAliveInterval, TimeSpan KeepAliveTimeout, bool AutoCork);
+
     private int _reserved;
     private int _draining;
 
@@ -68,10 +109,14 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
     /// <summary>Marks the server as draining; false when it already was.</summary>
     public bool BeginDraining() => Interlocked.Exchange(ref _draining, 1) == 0;
 
-    public int ConnectionCount => _connections.Count;
+    /// <summary>
+    /// How many connections this server holds: from the upgrade until the application is done with them (their handler
+    /// ended, <see cref="Unregister"/>). The heartbeat's registry is the one list of them.
+    /// </summary>
+    public int ConnectionCount => Heartbeat.Count;
 
-    /// <summary>The open connections (enumerating takes no snapshot and no lock).</summary>
-    public IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections => _connections;
+    /// <summary>The connections (enumerating takes no snapshot and no lock): the heartbeat's registry, see <see cref="ConnectionCount"/>.</summary>
+    public IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections => Heartbeat.Connections;
 
     /// <summary>Claims a slot under <see cref="WebSocketServerOptions.MaxConnections"/> before upgrading; false when full.</summary>
     public bool TryReserveConnection()
@@ -135,16 +180,15 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
         }
     }
 
-    public void Register(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
-
-    public void Unregister(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
+    /// <summary>The application is done with <paramref name="connection"/> (closed, handler ended): it leaves the registry.</summary>
+    public void Unregister(WebSocketConnection connection) => Heartbeat.Unregister(connection);
 
     public void Dispose() => Heartbeat.Dispose();
 
     private long SendQueueBytes()
     {
         long total = 0;
-        foreach (KeyValuePair<WebSocketConnection, byte> entry in _connections)
+        foreach (KeyValuePair<WebSocketConnection, byte> entry in Heartbeat.Connections)
         {
             total += entry.Key.BufferedAmount;
         }

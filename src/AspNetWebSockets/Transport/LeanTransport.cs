@@ -10,36 +10,35 @@ namespace AspNetWebSockets.Transport;
 /// </summary>
 internal sealed class LeanTransport : WebSocketTransport
 {
-    private readonly EpollSocket _socket;
+    // The socket is reached through the reader (one reference less per idle connection).
     private readonly EpollSocketReader _input;
     private readonly EpollSocketWriter _output;
 
     public LeanTransport(EpollSocket socket)
     {
-        _socket = socket;
         _input = new EpollSocketReader(socket);
         _output = new EpollSocketWriter(socket);
     }
 
     /// <summary>The socket (for tests and diagnostics).</summary>
-    public EpollSocket Socket => _socket;
+    public EpollSocket Socket => _input.Socket;
 
     public override PipeReader Input => _input;
 
     public override PipeWriter Output => _output;
 
-    public override void Abort() => _socket.Abort();
+    public override void Abort() => Socket.Abort();
 
     public override async ValueTask CompleteAsync()
     {
         try
         {
             // Our close frame is on its way: send what is queued, FIN, then release the descriptor.
-            await _socket.ShutdownOutputAsync().ConfigureAwait(false);
+            await Socket.ShutdownOutputAsync().ConfigureAwait(false);
         }
         finally
         {
-            _socket.Close(abortive: false);
+            Socket.Close(abortive: false);
         }
     }
 }

@@ -29,13 +29,4 @@ public sealed class LifetimeDeadlineTests
     [InlineData(100, 0, 50)]
     public void The_timer_ticks_at_a_tenth_of_the_shorter_of_lifetime_and_jitter(int lifetimeMs, int jitterMs, int expectedMs) =>
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), WebSocketLifetimeLimiter.PeriodFor(TimeSpan.FromMilliseconds(lifetimeMs), TimeSpan.FromMilliseconds(jitterMs)));
-
-    private sealed class NoMeters : System.Diagnostics.Metrics.IMeterFactory
-    {
-        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
-    }
 }

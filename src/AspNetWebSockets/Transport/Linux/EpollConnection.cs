@@ -12,7 +12,7 @@ namespace AspNetWebSockets.Transport.Linux;
 /// after which Kestrel's views are cut off and ending the connection no longer touches the socket.
 /// </summary>
 internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IConnectionIdFeature, IConnectionTransportFeature,
-    IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, IEpollHandOverFeature
+    IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, IEpollHandOverFeature, IThreadPoolWorkItem
 {
     private static long s_lastId;
 
@@ -30,8 +30,8 @@ internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IConnect
     public EpollConnection(EpollSocket socket, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
     {
         _socket = socket;
-        _reader = new EpollSocketReader(socket, static state => ((EpollConnection)state!).OnKestrelDone(), this);
-        _writer = new EpollSocketWriter(socket, static state => ((EpollConnection)state!).OnKestrelDone(), this);
+        _reader = new EpollSocketReader(socket, new EpollSocketView(static state => ((EpollConnection)state!).OnKestrelDone(), this));
+        _writer = new EpollSocketWriter(socket, new EpollSocketView(static state => ((EpollConnection)state!).OnKestrelDone(), this));
         _transport = this;
         LocalEndPoint = localEndPoint;
         RemoteEndPoint = remoteEndPoint;
@@ -41,7 +41,7 @@ internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IConnect
         _features.Set<IConnectionLifetimeFeature>(this);
         _features.Set<IConnectionEndPointFeature>(this);
         _features.Set<IEpollHandOverFeature>(this);
-        socket.OnInputEnded(static state => ((EpollConnection)state!).FireClosed(), this);
+        socket.OnInputEnded(this); // the peer ended the input during the HTTP phase: Execute fires the closed token
     }
 
     public override string ConnectionId
@@ -91,7 +91,7 @@ internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IConnect
             return null;
         }
 
-        _socket.OnInputEnded(null, null);
+        _socket.OnInputEnded(null);
         _reader.CutOff();
         _writer.CutOff();
         return _socket;
@@ -132,6 +132,9 @@ internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IConnect
             FireClosed();
         }
     }
+
+    /// <summary>Queued by the socket when the peer ends the input during the HTTP phase.</summary>
+    void IThreadPoolWorkItem.Execute() => FireClosed();
 
     private void FireClosed()
     {

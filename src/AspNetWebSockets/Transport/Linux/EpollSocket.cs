@@ -61,10 +61,10 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
 
     private bool _closed;
 
-    // Told (on the thread pool) when the peer ends the input while nobody may be reading: Kestrel's connection-closed
-    // token during the HTTP phase. Cleared at the hand-over.
-    private Action<object?>? _onInputEnded;
-    private object? _onInputEndedState;
+    // Run (on the thread pool) when the peer ends the input while nobody may be reading: Kestrel's connection-closed
+    // token during the HTTP phase. Cleared at the hand-over. One reference (a work item, not a delegate and its state):
+    // 8 bytes less per connection, and it is read whole, never half cleared.
+    private IThreadPoolWorkItem? _onInputEnded;
 
     /// <param name="loop">The loop the descriptor is registered with.</param>
     /// <param name="fd">A connected, non-blocking TCP socket; this object owns it from now on.</param>
@@ -97,13 +97,12 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         }
     }
 
-    /// <summary>Calls <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
-    public void OnInputEnded(Action<object?>? callback, object? state)
+    /// <summary>Runs <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
+    public void OnInputEnded(IThreadPoolWorkItem? callback)
     {
         using (_gate.Enter())
         {
             _onInputEnded = callback;
-            _onInputEndedState = state;
         }
     }
 
@@ -134,9 +133,9 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
             endedNow &= _inputEnded;
         }
 
-        if (endedNow && _onInputEnded is { } ended)
+        if (endedNow && Volatile.Read(ref _onInputEnded) is { } ended)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(ended, _onInputEndedState, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(ended, preferLocal: false);
         }
 
         if (completeFlush)

@@ -4,37 +4,41 @@ namespace AspNetWebSockets.Transport.Linux;
 
 /// <summary>
 /// A <see cref="PipeReader"/> view of an <see cref="EpollSocket"/>'s input. One view per owner (Kestrel while the
-/// connection speaks HTTP, the WebSocket after the hand-over): a view that was cut off (<see cref="CutOff"/>) reads an
-/// empty, completed input and its <see cref="Complete"/> no longer reaches the owner.
+/// connection speaks HTTP, the WebSocket after the hand-over): an owned view that was cut off (<see cref="CutOff"/>)
+/// reads an empty, completed input and its <see cref="Complete"/> no longer reaches the owner. The lean transport's view
+/// has no owner (<see cref="EpollSocketView"/>): it only forwards.
 /// </summary>
 internal sealed class EpollSocketReader : PipeReader
 {
     private static readonly ReadResult Ended = new(default, isCanceled: false, isCompleted: true);
 
     private readonly EpollSocket _socket;
-    private EpollSocketView _view;
+    private readonly EpollSocketView? _view;
 
     /// <param name="socket">The socket read.</param>
-    /// <param name="onComplete">Called once, with <paramref name="state"/>, when the owner completes this reader (not after a cut-off).</param>
-    /// <param name="state">The state for <paramref name="onComplete"/>.</param>
-    public EpollSocketReader(EpollSocket socket, Action<object?>? onComplete = null, object? state = null)
+    /// <param name="view">The owner's hold on this view (cut-off, completion), or null for a view that only forwards.</param>
+    public EpollSocketReader(EpollSocket socket, EpollSocketView? view = null)
     {
         _socket = socket;
-        _view = new EpollSocketView(onComplete, state);
+        _view = view;
     }
 
-    /// <summary>Whether the owner completed this reader.</summary>
-    public bool IsCompleted => _view.IsCompleted;
+    /// <summary>The socket this view reads.</summary>
+    public EpollSocket Socket => _socket;
+
+    /// <summary>Whether the owner completed this reader (a view without an owner does not track it: always false).</summary>
+    public bool IsCompleted => _view is { IsCompleted: true };
 
     /// <summary>Detaches the view from the socket: from now on it behaves as an ended input.</summary>
-    public void CutOff() => _view.CutOff();
+    /// <exception cref="InvalidOperationException">The view has no owner, so nothing may cut it off.</exception>
+    public void CutOff() => (_view ?? throw new InvalidOperationException("A view without an owner is never cut off.")).CutOff();
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
-        => _view.IsCutOff ? new ValueTask<ReadResult>(Ended) : _socket.ReadAsync(cancellationToken);
+        => _view is { IsCutOff: true } ? new ValueTask<ReadResult>(Ended) : _socket.ReadAsync(cancellationToken);
 
     public override bool TryRead(out ReadResult result)
     {
-        if (_view.IsCutOff)
+        if (_view is { IsCutOff: true })
         {
             result = Ended;
             return true;
@@ -47,7 +51,7 @@ internal sealed class EpollSocketReader : PipeReader
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        if (!_view.IsCutOff)
+        if (_view is not { IsCutOff: true })
         {
             _socket.AdvanceTo(consumed, examined);
         }
@@ -55,11 +59,11 @@ internal sealed class EpollSocketReader : PipeReader
 
     public override void CancelPendingRead()
     {
-        if (!_view.IsCutOff)
+        if (_view is not { IsCutOff: true })
         {
             _socket.CancelPendingRead();
         }
     }
 
-    public override void Complete(Exception? exception = null) => _view.Complete();
+    public override void Complete(Exception? exception = null) => _view?.Complete();
 }

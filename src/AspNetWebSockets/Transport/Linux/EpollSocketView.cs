@@ -1,29 +1,27 @@
 namespace AspNetWebSockets.Transport.Linux;
 
 /// <summary>
-/// What the reader and writer views of an <see cref="EpollSocket"/> share: whether the view still reaches the socket
-/// (an owner's views are cut off when the socket changes hands), and the one call that tells the owner the view was
-/// completed.
+/// An owner's hold on the reader and writer views of an <see cref="EpollSocket"/> (Kestrel's, while the connection speaks
+/// HTTP): whether the view still reaches the socket (an owner's views are cut off when the socket changes hands), the one
+/// call that tells the owner the view was completed, and where a cut-off writer's bytes go.
 /// </summary>
-internal struct EpollSocketView
+/// <remarks>
+/// An object of its own, referenced by the view, rather than fields of every view: the lean transport's views have no
+/// owner to tell and are never cut off, so each idle lean connection's reader and writer carry a null reference instead
+/// of these fields (56 + 64 bytes became 40 + 40 per connection).
+/// </remarks>
+/// <param name="onComplete">Called once, with <paramref name="state"/>, when the owner completes the view (not after a cut-off).</param>
+/// <param name="state">The state for <paramref name="onComplete"/>.</param>
+internal sealed class EpollSocketView(Action<object?> onComplete, object? state)
 {
-    private readonly Action<object?>? _onComplete;
-    private readonly object? _state;
     private volatile bool _cutOff;
-
-    /// <param name="onComplete">Called once, with <paramref name="state"/>, when the owner completes the view (not after a cut-off).</param>
-    /// <param name="state">The state for <paramref name="onComplete"/>.</param>
-    public EpollSocketView(Action<object?>? onComplete, object? state)
-    {
-        _onComplete = onComplete;
-        _state = state;
-    }
+    private byte[]? _sink;
 
     /// <summary>Whether the view was cut off the socket: it then reads an ended input and writes nowhere.</summary>
-    public readonly bool IsCutOff => _cutOff;
+    public bool IsCutOff => _cutOff;
 
     /// <summary>Whether the owner completed the view.</summary>
-    public bool IsCompleted { readonly get; private set; }
+    public bool IsCompleted { get; private set; }
 
     public void CutOff() => _cutOff = true;
 
@@ -38,7 +36,10 @@ internal struct EpollSocketView
         IsCompleted = true;
         if (!_cutOff)
         {
-            _onComplete?.Invoke(_state);
+            onComplete(state);
         }
     }
+
+    /// <summary>Where a cut-off writer's bytes go: at least <paramref name="sizeHint"/> bytes, reused.</summary>
+    public Memory<byte> Sink(int sizeHint) => _sink = _sink is null || _sink.Length < sizeHint ? new byte[Math.Max(sizeHint, 256)] : _sink;
 }
