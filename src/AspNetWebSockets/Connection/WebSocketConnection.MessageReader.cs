@@ -27,7 +27,7 @@ public sealed partial class WebSocketConnection
 
         // The pending MoveNextAsync: what it waits for, the awaiter it waits on, and the task it completes.
         private Step _step;
-        private CorkedRead _input;
+        private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _input;
         private ConfiguredValueTaskAwaitable<bool>.ConfiguredValueTaskAwaiter _pending;
         private ManualResetValueTaskSourceCore<bool> _completion;
         private Action? _resume;
@@ -150,7 +150,7 @@ public sealed partial class WebSocketConnection
                     progress = InputDecoder.Progress.NotStarted;
                     try
                     {
-                        _input = connection.ReadCorkedAsync(_token);
+                        _input = connection._input.ReadAsync(_token).ConfigureAwait(false).GetAwaiter();
                         if (!_input.IsCompleted)
                         {
                             _step = Step.Input;
@@ -257,8 +257,34 @@ public sealed partial class WebSocketConnection
             return pending.GetResult();
         }
 
-        /// <summary>Where a wait ends: moves the pending MoveNextAsync on, and completes it once its outcome is known.</summary>
+        /// <summary>
+        /// Where a wait ends: moves the pending MoveNextAsync on, and completes it once its outcome is known. A completed
+        /// read of a corking connection (the event-loop mode, lean connections) runs as a receive callback, corked and timed,
+        /// as <see cref="CorkedRead"/> would run it; the reader enters it itself so that no second delegate per connection
+        /// (the callback runner's) is made. The waits for the receive loop and the admission resume inside their own reads'
+        /// callbacks.
+        /// </summary>
         private void Resume()
+        {
+            if (_step == Step.Input && _connection._settings.AutoCork)
+            {
+                ReceiveCallbackRunner.Run(
+                    static reader =>
+                    {
+                        reader.ResumeWithContext();
+                        return true;
+                    },
+                    this,
+                    _connection._settings.LoopStalls,
+                    _connection);
+            }
+            else
+            {
+                ResumeWithContext();
+            }
+        }
+
+        private void ResumeWithContext()
         {
             ExecutionContext? context = _context;
             _context = null;
