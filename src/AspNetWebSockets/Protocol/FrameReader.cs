@@ -11,6 +11,9 @@ namespace AspNetWebSockets.Protocol;
 /// </summary>
 internal static class FrameReader
 {
+    /// <summary>The most payload a control frame may carry (RFC 6455 §5.5).</summary>
+    public const int MaxControlPayload = 125;
+
     /// <summary>Largest header: 2 bytes + 8-byte extended length + 4-byte mask.</summary>
     public const int MaxHeaderSize = 14;
 
@@ -74,7 +77,7 @@ internal static class FrameReader
                 return false;
             }
 
-            if (length7 > 125)
+            if (length7 > MaxControlPayload)
             {
                 violation = ProtocolViolation.ControlFrameTooLong;
                 return false;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 
 namespace AspNetWebSockets.Protocol;
 
@@ -51,7 +52,12 @@ internal sealed class MessageDecoder
     private Utf8Validator _utf8;
 
     // Control frame being assembled (≤ 125 bytes, may arrive split).
-    private readonly byte[] _control = new byte[125];
+    // A control frame's payload: up to 8 bytes (the pongs that answer keep-alive pings, whose payload is our 8-byte stamp)
+    // inline, longer ones (a close reason, a peer's own pings) in an array made on first use, so a connection that never
+    // receives a long control frame holds no 152-byte buffer for one.
+    private ulong _controlInline;
+    private byte[]? _controlArray;
+    private bool _controlInArray;
     private int _controlLength;
 
     public MessageDecoder(WebSocketRole role, DecoderLimits limits)
@@ -106,10 +112,26 @@ internal sealed class MessageDecoder
     public WebSocketOpcode ControlOpcode { get; private set; }
 
     /// <summary>The unmasked payload of the control frame last returned; valid until the next call.</summary>
-    public ReadOnlySpan<byte> ControlPayload => _control.AsSpan(0, _controlLength);
+    public ReadOnlySpan<byte> ControlPayload => ControlBuffer.Slice(0, _controlLength);
 
-    /// <summary><see cref="ControlPayload"/> as memory, for a caller that sends it before decoding on.</summary>
-    public ReadOnlyMemory<byte> ControlPayloadMemory => _control.AsMemory(0, _controlLength);
+    /// <summary><see cref="ControlPayload"/> as memory, for a caller that sends it before decoding on (moved to the array if it was inline).</summary>
+    public ReadOnlyMemory<byte> ControlPayloadMemory
+    {
+        get
+        {
+            if (!_controlInArray)
+            {
+                ControlPayload.CopyTo(_controlArray ??= new byte[FrameReader.MaxControlPayload]);
+                _controlInArray = true;
+            }
+
+            return _controlArray.AsMemory(0, _controlLength);
+        }
+    }
+
+    private Span<byte> ControlBuffer => _controlInArray
+        ? _controlArray
+        : MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref _controlInline, 1));
 
     /// <summary>The type of the message the last <see cref="DecodeStatus.Data"/> belongs to.</summary>
     public WebSocketMessageType MessageType => _messageType;
@@ -147,7 +169,7 @@ internal sealed class MessageDecoder
             if (_frame.IsControl)
             {
                 int count = (int)Math.Min(_frameRemaining, input.Remaining);
-                input.TryCopyTo(_control.AsSpan(_controlLength, count));
+                input.TryCopyTo(ControlBuffer.Slice(_controlLength, count));
                 input.Advance(count);
                 _controlLength += count;
                 _frameRemaining -= count;
@@ -158,7 +180,7 @@ internal sealed class MessageDecoder
 
                 if (_frame.Masked)
                 {
-                    Masking.Apply(_control.AsSpan(0, _controlLength), _frame.MaskKey, 0);
+                    Masking.Apply(ControlBuffer.Slice(0, _controlLength), _frame.MaskKey, 0);
                 }
 
                 _inFrame = false;
@@ -225,6 +247,11 @@ internal sealed class MessageDecoder
             }
 
             _controlLength = 0;
+            _controlInArray = header.PayloadLength > sizeof(ulong);
+            if (_controlInArray)
+            {
+                _controlArray ??= new byte[FrameReader.MaxControlPayload];
+            }
         }
         else
         {

@@ -732,4 +732,48 @@ public class MessageDecoderTests
     {
         Assert.Equal(19, Enum.GetValues<ProtocolViolation>().Length); // the theory above lists them all
     }
+
+    [Fact]
+    public void Control_payloads_short_and_long_split_byte_by_byte_keep_their_bytes_and_short_ones_allocate_nothing()
+    {
+        // Up to 8 bytes live inline, longer ones in an array made on first use: alternate them, split at every byte.
+        byte[][] payloads = [[1, 2, 3, 4, 5, 6, 7, 8], [.. Enumerable.Range(0, 125).Select(i => (byte)i)], [], [9], [.. Enumerable.Range(0, 9).Select(i => (byte)(200 + i))], [42, 43]];
+        byte[] stream = [.. payloads.SelectMany((p, i) => F(i % 2 == 0 ? Ping : Pong, true, p))];
+        var decoder = new MessageDecoder(WebSocketRole.Server, new DecoderLimits(1 << 20, 1 << 20, 16));
+        var reader = new SequenceReader<byte>(Sequences.OneBytePerSegment(stream));
+        var destination = new byte[16];
+        foreach (byte[] expected in payloads)
+        {
+            DecodeStatus status;
+            do
+            {
+                status = decoder.Decode(ref reader, destination, out _, out _, out _);
+            }
+            while (status == DecodeStatus.NeedMoreData && reader.Remaining > 0);
+
+            Assert.Equal(DecodeStatus.Control, status);
+            Assert.Equal(expected, decoder.ControlPayload.ToArray());
+            Assert.Equal(expected, decoder.ControlPayloadMemory.ToArray()); // an inline payload moves to the array for a pong
+            Assert.Equal(expected, decoder.ControlPayload.ToArray());
+        }
+
+        // A connection that only ever gets short control frames (the pongs of keep-alive pings) never makes the array: the
+        // least of three runs, as the runtime may allocate on this thread now and then.
+        byte[] pongs = [.. F(Pong, true, [1, 2, 3, 4, 5, 6, 7, 8]), .. F(Pong, true, [8, 7])];
+        long allocated = long.MaxValue;
+        for (int run = 0; run < 3 && allocated != 0; run++)
+        {
+            var quiet = new MessageDecoder(WebSocketRole.Server, new DecoderLimits(1 << 20, 1 << 20, 16));
+            var input = new SequenceReader<byte>(new ReadOnlySequence<byte>(pongs));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            DecodeStatus first = quiet.Decode(ref input, destination, out _, out _, out _);
+            int firstLength = quiet.ControlPayload.Length;
+            DecodeStatus second = quiet.Decode(ref input, destination, out _, out _, out _);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal((DecodeStatus.Control, 8, DecodeStatus.Control), (first, firstLength, second));
+            Assert.Equal([8, 7], quiet.ControlPayload.ToArray());
+        }
+
+        Assert.Equal(0, allocated);
+    }
 }
