@@ -262,9 +262,10 @@ sealed class ServerProcess : IDisposable
     /// Asks the server to run a full GC; returns its VmRSS and managed heap bytes afterwards, and the GC's committed bytes
     /// when the server reports them (BenchServers' "committed="; -1 from Bun and Node).
     /// </summary>
-    public async Task<(long Rss, long Heap, long Committed)> GcAsync()
+    public async Task<(long Rss, long Heap, long Committed)> GcAsync(bool aggressive = false)
     {
-        await _p.StandardInput.WriteLineAsync("gc");
+        // "gc-aggressive" (BenchServers only): GCCollectionMode.Aggressive, which also gives the GC's free space back to the OS.
+        await _p.StandardInput.WriteLineAsync(aggressive ? "gc-aggressive" : "gc");
         await _p.StandardInput.FlushAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (true)
@@ -728,6 +729,10 @@ static class Scenarios
         await OpenAndClose(srv, upgrade, ping, 500);
         await Task.Delay(300);
         var before = await srv.GcAsync();
+        // The RSS floor: what the connections hold once the GC has given its free space back (BenchServers report
+        // committed bytes and answer "gc-aggressive"; Bun and Node do not).
+        bool floor = before.Committed >= 0;
+        var beforeFloor = floor ? await srv.GcAsync(aggressive: true) : default;
 
         var sockets = new Socket[n];
         // 60 s, and 10 s more per 1,000 connections over 5,000: a loaded 2-core machine opens ~1,000-3,000 a second.
@@ -743,6 +748,8 @@ static class Scenarios
             r.Metrics[IdleMetric("RSS bytes/conn", n)] = (after.Rss - before.Rss) / (double)n;
             r.Metrics[IdleMetric("heap bytes/conn", n)] = (after.Heap - before.Heap) / (double)n;
             r.Metrics[IdleMetric("GC committed bytes/conn", n)] = after.Committed < 0 || before.Committed < 0 ? double.NaN : (after.Committed - before.Committed) / (double)n;
+            var afterFloor = floor ? await srv.GcAsync(aggressive: true) : default;
+            r.Metrics[IdleMetric("RSS floor bytes/conn", n)] = floor ? (afterFloor.Rss - beforeFloor.Rss) / (double)n : double.NaN;
             return r;
         }
         finally
@@ -782,7 +789,7 @@ static class Report
         (2, "(2) 16 KiB binary echo, 10 conn × 4 in flight", new[] { "MB/s", "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
         (3, "(3) 64 B binary, 1 conn × 1 in flight", new[] { "p50 µs", "p99 µs", "msgs/s", "server CPU µs/msg", "loadgen CPU µs/msg" }),
         (4, "(4) connect+upgrade+close, 50 parallel", new[] { "handshakes/s", "server CPU µs/handshake", "loadgen CPU µs/handshake", "failures" }),
-        (5, "(5) idle WebSocket connections, fresh server, delta after GC", new[] { "RSS bytes/conn", "heap bytes/conn", "GC committed bytes/conn" }),
+        (5, "(5) idle WebSocket connections, fresh server, delta after GC", new[] { "RSS bytes/conn", "heap bytes/conn", "GC committed bytes/conn", "RSS floor bytes/conn" }),
         (6, "(6) 64 B text (UTF-8), 100 conn × 16 in flight", new[] { "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
         (7, $"(7) 48 distinct JSON texts of {Scenarios.JsonAverageLength:N0} B on average, permessage-deflate (the client sends {Scenarios.JsonAverageDeflated} B), 100 conn × 16 in flight",
             new[] { "MB/s", "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %", "echo wire bytes/msg" }),
@@ -830,7 +837,7 @@ static class Report
             .Select(r => (Title: $"{Letter(r.Num)}/{Letter(r.Den)}", r.Num, r.Den)).ToList();
         sb.AppendLine($"Medians of {o.Rounds} interleaved round(s) ({string.Join(" ", cols.Select(c => c.Letter))} per round); {o.Warmup}s warm-up + {o.Duration}s measured per echo run, {o.HandshakeDuration}s per handshake run; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; run took {elapsed.TotalSeconds:0}s.");
         foreach (var c in cols) sb.AppendLine(c.Legend + ".");
-        sb.AppendLine("Ratios are first/second of the medians (for µs, bytes and CPU rows lower is better). Scenario 5: a fresh server per count, growth after a full GC divided by the connections; heap is the managed (or JS) heap, GC committed what the .NET GC keeps committed.");
+        sb.AppendLine("Ratios are first/second of the medians (for µs, bytes and CPU rows lower is better). Scenario 5: a fresh server per count, growth after a full GC divided by the connections; heap is the managed (or JS) heap, GC committed what the .NET GC keeps committed, RSS floor the RSS growth once an aggressive GC (GCCollectionMode.Aggressive) has given the GC's free space back (.NET servers only).");
         sb.AppendLine();
         sb.AppendLine($"| Scenario | Metric | {string.Join(" | ", cols.Select(c => c.Title))} | {string.Join(" | ", ratios.Select(r => r.Title))} |");
         sb.AppendLine($"|---|---|{string.Concat(Enumerable.Repeat("---:|", cols.Count + ratios.Count))}");
