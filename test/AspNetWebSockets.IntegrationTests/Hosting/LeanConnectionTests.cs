@@ -106,6 +106,49 @@ public sealed class LeanConnectionTests
     }
 
     [Fact]
+    public async Task A_cancelled_wait_for_the_next_message_ends_that_enumeration_only_and_the_socket_reads_on()
+    {
+        // The token of ReadAllAsync ends a wait for the next message on a lean socket (whether it cancels before or after the
+        // wait began) and only that enumeration: the socket reads on for the next one.
+        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a => a.MapWebSocket("/cancel", async (WebSocketConnection socket) =>
+        {
+            for (int round = 0; round < 20; round++)
+            {
+                using var idle = new CancellationTokenSource(TimeSpan.FromMilliseconds(round % 2 == 0 ? 20 : 1));
+                try
+                {
+                    await foreach (WebSocketMessage message in socket.ReadAllAsync(idle.Token))
+                    {
+                        await socket.SendTextAsync("early " + message.GetText());
+                    }
+
+                    return; // closed
+                }
+                catch (OperationCanceledException) when (idle.IsCancellationRequested)
+                {
+                    await socket.SendTextAsync("cancelled " + round);
+                }
+            }
+
+            await foreach (WebSocketMessage message in socket.ReadAllAsync())
+            {
+                await socket.SendTextAsync("echo " + message.GetText());
+            }
+        }));
+        await using WebSocketConnection client = await app.ConnectAsync("/cancel");
+
+        for (int round = 0; round < 20; round++)
+        {
+            using WebSocketMessage? cancelled = await client.ReceiveAsync(Ct);
+            Assert.Equal("cancelled " + round, cancelled?.GetText());
+        }
+
+        await client.SendTextAsync("after", Ct);
+        using WebSocketMessage? echo = await client.ReceiveAsync(Ct);
+        Assert.Equal("echo after", echo?.GetText());
+    }
+
+    [Fact]
     public async Task A_handler_that_takes_the_HttpContext_stays_on_the_classic_path_and_keeps_its_request()
     {
         var server = new TaskCompletionSource<WebSocketConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
