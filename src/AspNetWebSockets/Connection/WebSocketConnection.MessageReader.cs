@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
+using AspNetWebSockets.Transport;
 
 namespace AspNetWebSockets;
 
@@ -9,12 +10,14 @@ public sealed partial class WebSocketConnection
 {
     /// <summary>
     /// <see cref="ReadAllAsync"/>'s enumerator. Written by hand rather than as an async iterator so that a connection waiting
-    /// for its next message holds this one object, not the iterator's state machine plus the receive's: it waits for input
-    /// itself and is the source of the <see cref="MoveNextAsync"/> task. Idle connections are most connections, so this is
-    /// most of what a WebSocket costs while nothing happens. The same steps as <see cref="ReceiveAsync(CancellationToken)"/>:
-    /// the synchronous attempt, the wait for input, the receive loop when the message is not whole, then the rate limits.
+    /// for its next message holds this one object, not the iterator's state machine plus the receive's: on a transport
+    /// that can (<see cref="WebSocketTransport.CanWaitForInput"/>: lean sockets) it waits for input itself, as the work
+    /// item the socket runs when bytes arrive, and it is the source of the <see cref="MoveNextAsync"/> task. Idle
+    /// connections are most connections, so this is most of what a WebSocket costs while nothing happens. The same steps
+    /// as <see cref="ReceiveAsync(CancellationToken)"/>: the synchronous attempt, the wait for input, the receive loop when
+    /// the message is not whole (and the wait, on other transports), then the rate limits.
     /// </summary>
-    private sealed class MessageReader : IAsyncEnumerable<WebSocketMessage>, IAsyncEnumerator<WebSocketMessage>, IValueTaskSource<bool>
+    private sealed class MessageReader : IAsyncEnumerable<WebSocketMessage>, IAsyncEnumerator<WebSocketMessage>, IValueTaskSource<bool>, IThreadPoolWorkItem
     {
         private readonly WebSocketConnection _connection;
         private readonly CancellationToken _readAllToken;
@@ -25,12 +28,14 @@ public sealed partial class WebSocketConnection
         private WebSocketMessage? _message;
         private Activity? _span;
 
-        // The pending MoveNextAsync: what it waits for, the awaiter it waits on, and the task it completes.
+        // The pending MoveNextAsync: what it waits for, the awaiter it waits on (not for input: the transport runs this
+        // object then), the cancellation of a wait for input, and the task it completes.
         private Step _step;
-        private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _input;
         private ConfiguredValueTaskAwaitable<bool>.ConfiguredValueTaskAwaiter _pending;
+        private CancellationTokenRegistration _inputCancellation;
+        private bool _inputCanceled;
         private ManualResetValueTaskSourceCore<bool> _completion;
-        private Action? _resume;
+        private Action? _resume; // made by the first wait on _pending: an idle connection's reader never needs one
 
         // The application's execution context at MoveNextAsync, which the receive runs in after a wait (as an await would
         // run it): its logging scopes and activity. Read completions arrive on I/O threads with none.
@@ -48,7 +53,7 @@ public sealed partial class WebSocketConnection
             /// <summary>No MoveNextAsync is pending.</summary>
             None,
 
-            /// <summary>Holding the receive slot, waiting for input (<see cref="_input"/>).</summary>
+            /// <summary>Holding the receive slot, waiting for the transport to run this object (input arrived) or for the token.</summary>
             Input,
 
             /// <summary>Waiting for the receive loop (<see cref="_pending"/>), which holds the receive slot.</summary>
@@ -142,58 +147,83 @@ public sealed partial class WebSocketConnection
             WebSocketConnection connection = _connection;
             connection._receiveSlot.Enter();
             InputDecoder.Progress progress;
+            bool inputChecked = false;
             try
             {
                 progress = connection.TryReceiveNow(_message!, _token);
-                if (progress != InputDecoder.Progress.Complete && connection.WaitsForInput(_message!, progress))
+                if (progress != InputDecoder.Progress.Complete && connection._transport.CanWaitForInput && connection.WaitsForInput(_message!, progress))
                 {
-                    progress = InputDecoder.Progress.NotStarted;
-                    try
+                    inputChecked = true;
+
+                    // All set before the wait is registered: the transport may run this object at once, on its own thread.
+                    _step = Step.Input;
+                    _context = ExecutionContext.Capture();
+                    if (_token.CanBeCanceled)
                     {
-                        _input = connection._input.ReadAsync(_token).ConfigureAwait(false).GetAwaiter();
-                        if (!_input.IsCompleted)
+                        _inputCancellation = _token.UnsafeRegister(static reader => ((MessageReader)reader!).CancelInputWait(), this);
+                    }
+
+                    if (connection._transport.WaitForInput(this))
+                    {
+                        if (_token.IsCancellationRequested)
                         {
-                            _step = Step.Input;
-                            _context = ExecutionContext.Capture();
-                            _input.UnsafeOnCompleted(_resume ??= Resume);
-                            hasMessage = false;
-                            return false;
+                            CancelInputWait(); // cancelled before the wait was registered: the callback found nothing to withdraw
                         }
 
-                        progress = InputArrived();
+                        hasMessage = false;
+                        return false;
                     }
-                    catch (Exception e) when (IsLeftForReceiveLoop(e, _token))
-                    {
-                    }
+
+                    _inputCancellation.Dispose();
+                    _inputCancellation = default;
+                    _step = Step.None;
+                    _context = null;
+                    progress = InputArrived();
                 }
             }
             catch
             {
+                _inputCancellation.Dispose();
+                _inputCancellation = default;
+                _step = Step.None;
+                _context = null;
                 connection._receiveSlot.Exit();
                 throw;
             }
 
-            return Continue(progress, out hasMessage);
+            return Continue(progress, inputChecked, out hasMessage);
         }
 
-        /// <summary>Decodes what the wait for input brought; a failure of the wait is left for the receive loop.</summary>
+        /// <summary>The token cancelled a wait for input: if the input did not come first, the MoveNextAsync ends with the cancellation.</summary>
+        private void CancelInputWait()
+        {
+            if (_connection._transport.CancelInputWait(this))
+            {
+                _inputCanceled = true;
+                Resume();
+            }
+        }
+
+        /// <summary>The transport ran the wait for input: input arrived, or ended.</summary>
+        void IThreadPoolWorkItem.Execute() => Resume();
+
+        /// <summary>Decodes what is in the input now; a failure of the read is left for the receive loop.</summary>
         private InputDecoder.Progress InputArrived()
         {
             try
             {
-                ReadResult ready = _input.GetResult();
-                _input = default;
-                return _connection.DecodeArrived(_message!, ready, _token);
+                return _connection._input.TryRead(out ReadResult ready)
+                    ? _connection.DecodeArrived(_message!, ready, _token)
+                    : InputDecoder.Progress.NotStarted;
             }
             catch (Exception e) when (IsLeftForReceiveLoop(e, _token))
             {
-                _input = default;
                 return InputDecoder.Progress.NotStarted;
             }
         }
 
         /// <summary>With the receive slot held: a whole message goes to admission, anything else to the receive loop, which releases the slot.</summary>
-        private bool Continue(InputDecoder.Progress progress, out bool hasMessage)
+        private bool Continue(InputDecoder.Progress progress, bool inputChecked, out bool hasMessage)
         {
             if (progress == InputDecoder.Progress.Complete)
             {
@@ -201,7 +231,7 @@ public sealed partial class WebSocketConnection
                 return Admit(out hasMessage);
             }
 
-            if (!Await(_connection.ReceiveIntoSlowAsync(_message!, progress, inputChecked: true, _token), Step.Receive, out bool received))
+            if (!Await(_connection.ReceiveIntoSlowAsync(_message!, progress, inputChecked, _token), Step.Receive, out bool received))
             {
                 hasMessage = false;
                 return false;
@@ -258,11 +288,10 @@ public sealed partial class WebSocketConnection
         }
 
         /// <summary>
-        /// Where a wait ends: moves the pending MoveNextAsync on, and completes it once its outcome is known. A completed
-        /// read of a corking connection (the event-loop mode, lean connections) runs as a receive callback, corked and timed,
-        /// as <see cref="CorkedRead"/> would run it; the reader enters it itself so that no second delegate per connection
-        /// (the callback runner's) is made. The waits for the receive loop and the admission resume inside their own reads'
-        /// callbacks.
+        /// Where a wait ends: moves the pending MoveNextAsync on, and completes it once its outcome is known. Input arriving on
+        /// a corking connection (the event-loop mode, lean connections) runs as a receive callback, corked and timed, as
+        /// <see cref="CorkedRead"/> would run it. The waits for the receive loop and the admission resume inside their own
+        /// reads' callbacks.
         /// </summary>
         private void Resume()
         {
@@ -312,6 +341,14 @@ public sealed partial class WebSocketConnection
                         InputDecoder.Progress progress;
                         try
                         {
+                            _inputCancellation.Dispose(); // waits out a cancellation callback running elsewhere (it found no wait to withdraw)
+                            _inputCancellation = default;
+                            if (_inputCanceled)
+                            {
+                                _inputCanceled = false;
+                                throw new OperationCanceledException(_token);
+                            }
+
                             progress = InputArrived();
                         }
                         catch
@@ -320,7 +357,7 @@ public sealed partial class WebSocketConnection
                             throw;
                         }
 
-                        known = Continue(progress, out hasMessage);
+                        known = Continue(progress, inputChecked: true, out hasMessage);
                         break;
                     case Step.Receive:
                         known = Received(GetPendingResult(), out hasMessage);

@@ -27,6 +27,12 @@ internal sealed class LeanTransport : WebSocketTransport
 
     public override PipeWriter Output => _output;
 
+    public override bool CanWaitForInput => true;
+
+    public override bool WaitForInput(IThreadPoolWorkItem waiter) => Socket.WaitForInput(waiter);
+
+    public override bool CancelInputWait(IThreadPoolWorkItem waiter) => Socket.CancelInputWait(waiter);
+
     public override void Abort() => Socket.Abort();
 
     public override async ValueTask CompleteAsync()

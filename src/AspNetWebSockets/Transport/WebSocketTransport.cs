@@ -14,6 +14,20 @@ internal abstract class WebSocketTransport : IDuplexPipe
 
     public abstract PipeWriter Output { get; }
 
+    /// <summary>Whether <see cref="WaitForInput"/> is supported (lean sockets); otherwise a reader waits with a pipe read.</summary>
+    public virtual bool CanWaitForInput => false;
+
+    /// <summary>
+    /// Waits for input without a pending read: false when there is input (or its end) now, to be read with
+    /// <see cref="PipeReader.TryRead"/>; true when <paramref name="waiter"/> will run once there is. An idle connection's
+    /// reader then costs the transport one reference.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The transport cannot (<see cref="CanWaitForInput"/> is false).</exception>
+    public virtual bool WaitForInput(IThreadPoolWorkItem waiter) => throw new NotSupportedException();
+
+    /// <summary>Withdraws a wait of <see cref="WaitForInput"/>; false when the waiter already ran or is about to.</summary>
+    public virtual bool CancelInputWait(IThreadPoolWorkItem waiter) => false;
+
     /// <summary>Ends the connection abruptly (no more bytes either way).</summary>
     public abstract void Abort();
 

@@ -16,7 +16,7 @@ internal sealed unsafe partial class EpollSocket
                 return new ValueTask<ReadResult>(result);
             }
 
-            if (_readWaiting)
+            if (_readWaiting || _inputWaiter is not null)
             {
                 throw new InvalidOperationException("Only one read may be pending at a time.");
             }
@@ -29,6 +29,51 @@ internal sealed unsafe partial class EpollSocket
             }
 
             return new ValueTask<ReadResult>(this, _read.Version);
+        }
+    }
+
+    /// <summary>
+    /// Waits for input without a read: false when there is input (or its end) now, to be read with <see cref="TryRead"/>;
+    /// true when <paramref name="waiter"/> will run once there is — on the loop's thread when continuations run inline
+    /// (the event-loop mode), else on the thread pool. A reader that waits this way holds nothing in the socket but the
+    /// one reference, where a pending <see cref="ReadAsync"/> holds its continuation, state and registration.
+    /// </summary>
+    public bool WaitForInput(IThreadPoolWorkItem waiter)
+    {
+        using (_gate.Enter())
+        {
+            if (_readWaiting || _inputWaiter is not null)
+            {
+                throw new InvalidOperationException("Only one read may be pending at a time.");
+            }
+
+            if (_receivePaused && !_closed)
+            {
+                ReceiveLocked(); // nothing unexamined, but the loop left bytes in the kernel: take them now
+            }
+
+            if (InputReadyLocked)
+            {
+                return false;
+            }
+
+            _inputWaiter = waiter;
+            return true;
+        }
+    }
+
+    /// <summary>Withdraws <paramref name="waiter"/>'s wait; false when it already ran or is about to (the input came first).</summary>
+    public bool CancelInputWait(IThreadPoolWorkItem waiter)
+    {
+        using (_gate.Enter())
+        {
+            if (!ReferenceEquals(_inputWaiter, waiter))
+            {
+                return false;
+            }
+
+            _inputWaiter = null;
+            return true;
         }
     }
 
@@ -79,16 +124,20 @@ internal sealed unsafe partial class EpollSocket
     public void CancelPendingRead()
     {
         bool complete;
+        IThreadPoolWorkItem? inputWaiter;
         using (_gate.Enter())
         {
             _cancelNextRead = true;
             complete = ReadReadyLocked();
+            inputWaiter = TakeInputWaiterLocked();
         }
 
         if (complete)
         {
             CompleteRead();
         }
+
+        RunInputWaiter(inputWaiter);
     }
 
     private void CancelRead(CancellationToken token)
@@ -138,16 +187,50 @@ internal sealed unsafe partial class EpollSocket
         ? ReadOnlySequence<byte>.Empty
         : new ReadOnlySequence<byte>(_in, _inStart, _inEnd - _inStart);
 
-    /// <summary>Whether a waiting read can complete now (new bytes, the end, or a cancel); if so it is no longer waiting.</summary>
+    /// <summary>Whether a read would return now: new bytes, the end, or a cancel.</summary>
+    private bool InputReadyLocked => _cancelNextRead || _inEnd > _inExamined || _inputEnded;
+
+    /// <summary>Whether a waiting read can complete now; if so it is no longer waiting.</summary>
     private bool ReadReadyLocked()
     {
-        if (!_readWaiting || !(_cancelNextRead || _inEnd > _inExamined || _inputEnded))
+        if (!_readWaiting || !InputReadyLocked)
         {
             return false;
         }
 
         _readWaiting = false;
         return true;
+    }
+
+    /// <summary>The reader waiting for input (<see cref="WaitForInput"/>) if it may run now; it is no longer waiting then.</summary>
+    private IThreadPoolWorkItem? TakeInputWaiterLocked()
+    {
+        IThreadPoolWorkItem? waiter = _inputWaiter;
+        if (waiter is null || !InputReadyLocked)
+        {
+            return null;
+        }
+
+        _inputWaiter = null;
+        return waiter;
+    }
+
+    /// <summary>Runs a waiter taken by <see cref="TakeInputWaiterLocked"/>, outside the gate: inline, as the read's continuations run, or on the pool.</summary>
+    private void RunInputWaiter(IThreadPoolWorkItem? waiter)
+    {
+        if (waiter is null)
+        {
+            return;
+        }
+
+        if (_inline)
+        {
+            waiter.Execute();
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(waiter, preferLocal: false);
+        }
     }
 
     /// <summary>Completes the read that <see cref="ReadReadyLocked"/> released, with what is there now.</summary>

@@ -43,6 +43,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     private bool _peerHungUp; // the loop saw EPOLLRDHUP, EPOLLHUP or EPOLLERR: receive until recv says how the input ended
     private bool _cancelNextRead;
     private bool _readWaiting;
+    private IThreadPoolWorkItem? _inputWaiter; // a reader waiting for input without a read (WaitForInput)
     private ManualResetValueTaskSourceCore<ReadResult> _read;
     private CancellationTokenRegistration _readCancellation;
 
@@ -112,6 +113,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         bool completeRead;
         bool completeFlush = false;
         bool endedNow;
+        IThreadPoolWorkItem? inputWaiter;
         using (_gate.Enter())
         {
             if (_closed)
@@ -130,6 +132,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
             _peerHungUp |= (events & (Libc.EPOLLRDHUP | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0;
             ReceiveLocked();
             completeRead = ReadReadyLocked();
+            inputWaiter = TakeInputWaiterLocked();
             endedNow &= _inputEnded;
         }
 
@@ -147,6 +150,8 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         {
             CompleteRead();
         }
+
+        RunInputWaiter(inputWaiter);
     }
 
     /// <summary>Ends the connection abruptly: a reset, no more bytes either way; pending reads and flushes complete.</summary>
@@ -159,6 +164,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     public void Close(bool abortive)
     {
         bool completeRead, completeFlush;
+        IThreadPoolWorkItem? inputWaiter;
         using (_gate.Enter())
         {
             if (_closed)
@@ -178,6 +184,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
             _ = Libc.close(_fd);
             Volatile.Write(ref _fd, -1);
             completeRead = ReadReadyLocked();
+            inputWaiter = TakeInputWaiterLocked();
             completeFlush = _flushWaiting;
             _flushWaiting = false;
             _sent?.TrySetResult();
@@ -194,6 +201,8 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         {
             CompleteRead();
         }
+
+        RunInputWaiter(inputWaiter);
     }
 
     /// <summary>Sends what is queued, then signals end-of-stream to the peer (FIN); reading goes on until the peer closes.</summary>
@@ -230,7 +239,9 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
     {
         _readCancellation.Dispose();
-        return _read.GetResult(token);
+        ReadResult result = _read.GetResult(token);
+        _read.Reset(); // drops the result's reference to the input buffer, which may have gone back to the pool
+        return result;
     }
 
     ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _read.GetStatus(token);
