@@ -231,6 +231,8 @@ sealed class ServerProcess : IDisposable
             ? new ProcessStartInfo("dotnet") { ArgumentList = { command, "--mode", serverMode } }
             : new ProcessStartInfo(command) { ArgumentList = { "--mode", serverMode } };
         if (mode is "ours-lean" or "ours-lean-el") psi.ArgumentList.Add("--lean");
+        // I runs one event loop, as Bun runs its server on one thread (WebSocketEventLoopOptions.LoopCount).
+        if (mode is "ours-lean-el") { psi.ArgumentList.Add("--loops"); psi.ArgumentList.Add("1"); }
         if (mode is "ours-el" or "ours-lean-el")
         {
             psi.ArgumentList.Add("--event-loop");
@@ -810,7 +812,7 @@ static class Report
         ("ours", "A", "A ours", "A = AspNetWebSockets MapWebSocket"),
         ("ours-el", "E", "E ours event-loop", "E = A in the event-loop mode (UseWebSocketEventLoop(): inline scheduling, inline socket completions)"),
         ("ours-lean", "H", "H ours lean", "H = A with lean connections (LeanConnections: our epoll transport; after the 101 the socket goes to the WebSocket and the HTTP request ends)"),
-        ("ours-lean-el", "I", "I ours lean event-loop", "I = H in the event-loop mode"),
+        ("ours-lean-el", "I", "I ours lean event-loop", "I = H in the event-loop mode, on one event loop (LoopCount = 1), as Bun runs on one thread"),
         ("builtin", "B", "B built-in", "B = ASP.NET Core UseWebSockets"),
         ("rawtcp", "C", "C raw TCP", "C = Kestrel raw TCP echo (no HTTP/WebSocket; in scenario 5 its connections have echoed 7 raw bytes; n/a for scenario 7, which needs the permessage-deflate handshake)"),
         ("bun", "D", "D Bun", "D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenario 7 (no deflate endpoint); its heap is JavaScriptCore's"),

@@ -19,6 +19,8 @@
 //   --event-loop               builder.WebHost.UseWebSocketEventLoop(): Kestrel's inline scheduling, inline socket
 //                              completions and stall detection. run.sh also puts DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 //                              in the server's environment (the runtime reads it once, at the first socket).
+//   --loops N                  WebSocketEventLoopOptions.LoopCount: the lean transport's event loops (default: one per core;
+//                              run.sh and LoadGen give I one, as Bun runs its server on one thread)
 // When that variable is 1 (any mode, e.g. rawtcp --inline-scheduling for the inline raw echo), the server checks after
 // starting that the socket engine really runs completions inline and exits with 3 if not, so no table mislabels a run.
 // Listens on 127.0.0.1 with an OS-chosen port and prints "PORT <n>" on stdout.
@@ -41,6 +43,7 @@ bool eventLoop = false;
 bool lean = false;
 bool? waitForData = null;
 int? ioQueueCount = null;
+int? loops = null;
 for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--mode" && i + 1 < args.Length) mode = args[i + 1];
@@ -52,6 +55,7 @@ for (int i = 0; i < args.Length; i++)
     // The library turns them on by default; the servers set the option either way, so A and E stay on the classic path.
     if (args[i] == "--lean") lean = true;
     if (args[i] == "--wait-for-data" && i + 1 < args.Length) waitForData = bool.Parse(args[i + 1]);
+    if (args[i] == "--loops" && i + 1 < args.Length) loops = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
     if (args[i] == "--io-queue-count" && i + 1 < args.Length) ioQueueCount = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 if (mode is not ("ours" or "builtin" or "rawtcp" or "ours-broadcast" or "builtin-broadcast"))
@@ -59,9 +63,9 @@ if (mode is not ("ours" or "builtin" or "rawtcp" or "ours-broadcast" or "builtin
     Console.Error.WriteLine("usage: BenchServers --mode ours|builtin|rawtcp|ours-broadcast|builtin-broadcast [--event-loop]");
     return 2;
 }
-if ((eventLoop || lean) && mode is not ("ours" or "ours-broadcast"))
+if ((eventLoop || lean || loops is not null) && mode is not ("ours" or "ours-broadcast"))
 {
-    Console.Error.WriteLine("--event-loop and --lean apply to --mode ours and ours-broadcast (they are AspNetWebSockets' switches)");
+    Console.Error.WriteLine("--event-loop, --lean and --loops apply to --mode ours and ours-broadcast (they are AspNetWebSockets' switches)");
     return 2;
 }
 
@@ -88,7 +92,7 @@ builder.WebHost.ConfigureKestrel(k =>
 });
 
 if (mode == "ours")
-    builder.Services.AddWebSockets(o => { o.UseTransportPipes = true; o.AllowAnyOrigin = true; o.LeanConnections = lean; });
+    builder.Services.AddWebSockets(o => { o.UseTransportPipes = true; o.AllowAnyOrigin = true; o.LeanConnections = lean; SetLoops(o); });
 if (mode == "ours-broadcast")
 {
     builder.Services.AddWebSockets(o =>
@@ -97,6 +101,7 @@ if (mode == "ours-broadcast")
         o.AllowAnyOrigin = true;
         o.KeepAliveInterval = Timeout.InfiniteTimeSpan;
         o.LeanConnections = lean;
+        SetLoops(o);
     });
     builder.Services.AddWebSocketGroups();
 }
@@ -165,6 +170,14 @@ _ = Task.Run(() =>
             Console.WriteLine($"GC {ReadRss()} {GC.GetTotalMemory(false)} committed={info.TotalCommittedBytes} heap={info.HeapSizeBytes} frag={info.FragmentedBytes}");
             Console.Out.Flush();
         }
+        else if (line is "malloc" or "malloc-trim")
+        {
+            // Native heap (glibc): bytes in use and free in malloc's arenas; "malloc-trim" first gives free pages back.
+            if (line == "malloc-trim") NativeHeap.Trim();
+            var (inUse, free) = NativeHeap.Info();
+            Console.WriteLine($"MALLOC {ReadRss()} inuse={inUse} free={free}");
+            Console.Out.Flush();
+        }
         else if (line == "quit") break;
     }
     lifetime.StopApplication();
@@ -184,6 +197,11 @@ static async Task OursEcho(WebSocketConnection socket)
 {
     await foreach (var m in socket.ReadAllAsync())
         await socket.SendAsync(m.Data, m.Type);
+}
+
+void SetLoops(WebSocketServerOptions o)
+{
+    if (loops is { } n) o.EventLoop.LoopCount = n;
 }
 
 static long ReadRss()
@@ -333,4 +351,24 @@ static class InlineCompletionsProbe
         typeof(System.Net.Sockets.Socket).Assembly.GetType("System.Net.Sockets.SocketAsyncEngine")
             ?.GetField("InlineSocketCompletionsEnabled", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public)
             ?.GetValue(null) as bool?;
+}
+
+static partial class NativeHeap
+{
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    struct MallInfo2 { public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost; }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "mallinfo2")]
+    private static partial MallInfo2 MallInfo();
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+
+    public static (long InUse, long Free) Info()
+    {
+        var info = MallInfo();
+        return ((long)(info.Uordblks + info.Hblkhd), (long)info.Fordblks);
+    }
+
+    public static void Trim() => MallocTrim(0);
 }

@@ -13,7 +13,8 @@
 #   ours-el        E  the same with --event-loop (UseWebSocketEventLoop) and DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 #   ours-lean      H  ours (broadcast: ours-broadcast) with --lean (WebSocketServerOptions.LeanConnections: our epoll
 #                     transport, the socket handed to the WebSocket after the 101 and the HTTP request ended; issue 15)
-#   ours-lean-el   I  ours-lean with --event-loop (and the inline-completions variable, as E)
+#   ours-lean-el   I  ours-lean with --event-loop (and the inline-completions variable, as E) on one event loop
+#                     (--loops 1: WebSocketEventLoopOptions.LoopCount), as Bun runs its server on one thread
 #   ours-spin0     G  ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (no thread-pool spinning; echo only)
 #   builtin        B  ASP.NET Core's built-in WebSockets
 #   rawtcp         C  Kestrel raw TCP echo (echo only)
@@ -110,7 +111,7 @@ server_cmd() {
     ours) echo "$server --mode $ours_mode $server_args" ;;
     ours-el) echo "$inline_env $server --mode $ours_mode --event-loop $server_args" ;;
     ours-lean) echo "$server --mode $ours_mode --lean $server_args" ;;
-    ours-lean-el) echo "$inline_env $server --mode $ours_mode --lean --event-loop $server_args" ;;
+    ours-lean-el) echo "$inline_env $server --mode $ours_mode --lean --event-loop --loops 1 $server_args" ;;
     ours-spin0) echo "env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 $server --mode ours $server_args" ;;
     builtin) if [ "$what" = broadcast ]; then echo "$server --mode builtin-broadcast $server_args"; else echo "$server --mode builtin $server_args"; fi ;;
     rawtcp) echo "$server --mode rawtcp $server_args" ;;
@@ -177,7 +178,7 @@ awk_lib='
     letter["rawtcp-inline"] = "F"; letter["ours-spin0"] = "G"; letter["ws"] = "W"; letter["ours-lean"] = "H"; letter["ours-lean-el"] = "I"
     coltitle["ours"] = "A ours"; coltitle["builtin"] = "B built-in"; coltitle["rawtcp"] = "C raw TCP"; coltitle["bun"] = "D Bun"
     coltitle["ours-el"] = "E ours event-loop"; coltitle["rawtcp-inline"] = "F raw TCP inline"; coltitle["ours-spin0"] = "G ours spin 0"
-    coltitle["ws"] = "W ws"; coltitle["ours-lean"] = "H ours lean"; coltitle["ours-lean-el"] = "I ours lean event-loop"
+    coltitle["ws"] = "W ws"; coltitle["ours-lean"] = "H ours lean"; coltitle["ours-lean-el"] = "I ours lean event-loop, 1 loop"
     for (i = 1; i <= nsrv; i++) has[SRV[i]] = 1
     np = split("ours/builtin ours/ws ours/bun ours-el/bun ours-spin0/bun ours-el/ours ours-el/rawtcp-inline ours-lean/ours ours-lean-el/ours ours-lean-el/ours-el ours-lean/bun ours-lean-el/bun ours-lean/builtin", P, " ")
     nrat = 0
@@ -213,7 +214,7 @@ legend() {
       ours) echo "- A ours: default execution (thread pool, Kestrel's IOQueue)" ;;
       ours-el) echo "- E ours event-loop: UseWebSocketEventLoop() (inline scheduling, inline socket completions, corked replies)" ;;
       ours-lean) echo "- H ours lean: LeanConnections (our epoll transport; after the 101 the socket is handed to the WebSocket and the request ends)" ;;
-      ours-lean-el) echo "- I ours lean event-loop: H with UseWebSocketEventLoop()" ;;
+      ours-lean-el) echo "- I ours lean event-loop: H with UseWebSocketEventLoop() on one event loop (LoopCount = 1), as Bun runs on one thread" ;;
       ours-spin0) echo "- G ours with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (thread-pool workers do not spin before sleeping)" ;;
       builtin) echo "- B ASP.NET Core's built-in WebSockets" ;;
       rawtcp) echo "- C Kestrel raw TCP echo (no HTTP, no WebSocket)" ;;

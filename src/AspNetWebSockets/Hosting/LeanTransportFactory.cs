@@ -39,7 +39,7 @@ internal sealed class LeanTransportFactory : IConnectionListenerFactory, IConnec
         EpollLoopGroup loops;
         lock (_gate)
         {
-            loops = _loops ??= new EpollLoopGroup(Environment.ProcessorCount, e => Log.EventLoopCallbackFailed(_logger, e));
+            loops = _loops ??= new EpollLoopGroup(_options.EventLoop.LoopCount, e => Log.EventLoopCallbackFailed(_logger, e));
         }
 
         return new ValueTask<IConnectionListener>(new EpollConnectionListener((IPEndPoint)endpoint, loops, _options.EventLoop.Enabled, OnAcceptFailed));

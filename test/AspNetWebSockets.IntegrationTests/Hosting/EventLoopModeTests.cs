@@ -110,6 +110,68 @@ public sealed class EventLoopModeTests
         Assert.DoesNotContain(logs.GetSnapshot(), r => IsLibraryEvent(r, StalledEventId));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Lean_connections_are_spread_over_exactly_LoopCount_event_loops(int loopCount)
+    {
+        const int Connections = 6;
+        var threads = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>();
+        await TestExecutionMode.SocketCompletionsRunInlineAsync(Ct);
+        await using TestApp app = await TestApp.StartAsync(
+            TransportMode.KestrelLean,
+            a => a.MapWebSocket("/thread", async (WebSocketConnection socket) =>
+            {
+                await foreach (WebSocketMessage message in socket.ReadAllAsync())
+                {
+                    // In the event-loop mode the code after a lean connection's wait for input runs on its loop's thread (the
+                    // first message may be read before the handler's first wait, on the thread that started it).
+                    if (message.GetText() == "after a wait")
+                    {
+                        threads.TryAdd(Thread.CurrentThread.Name ?? "(unnamed)", 0);
+                    }
+
+                    await socket.SendAsync(message.Data, message.Type);
+                }
+            }),
+            host: h => h.UseWebSocketEventLoop(o => o.LoopCount = loopCount));
+        var clients = new List<WebSocketConnection>();
+        try
+        {
+            for (int i = 0; i < Connections; i++)
+            {
+                WebSocketConnection client = await app.ConnectAsync("/thread");
+                clients.Add(client);
+                foreach (string text in new[] { "first", "after a wait" })
+                {
+                    await client.SendTextAsync(text, Ct);
+                    using WebSocketMessage? echo = await client.ReceiveAsync(Ct);
+                    Assert.Equal(text, echo?.GetText());
+                }
+            }
+        }
+        finally
+        {
+            foreach (WebSocketConnection client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, loopCount).Select(i => $"WebSocket loop {i}"), threads.Keys.Order());
+    }
+
+    [Fact]
+    public void LoopCount_defaults_to_one_per_core_and_must_be_positive()
+    {
+        var options = new WebSocketEventLoopOptions();
+        Assert.Equal(Environment.ProcessorCount, options.LoopCount);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.LoopCount = 0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.LoopCount = -1);
+        options.LoopCount = 3;
+        Assert.Equal(3, options.LoopCount);
+    }
+
     [Fact]
     public async Task Each_server_logs_its_mode_once_at_startup_and_a_server_without_the_switch_logs_none()
     {
