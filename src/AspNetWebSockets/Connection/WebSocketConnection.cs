@@ -20,7 +20,7 @@ namespace AspNetWebSockets;
 /// are at the head of the input (a ping behind an unread data message waits for the application to read it);
 /// keep-alive pings are sent and the peer's liveness checked whether or not the application is reading.
 /// </remarks>
-public sealed partial class WebSocketConnection : IAsyncDisposable
+public sealed partial class WebSocketConnection : IAsyncDisposable, ISlotSetMember
 {
     // Every field of the driver is declared here; the partial files hold behaviour only.
     private static readonly ValueWebSocketReceiveResult CloseResult = new(0, WebSocketMessageType.Close, endOfMessage: true);
@@ -66,6 +66,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private KeepAliveClock _keepAlive; // a mutable struct: never readonly, never copied
     private RoundTripClock _roundTrip; // a mutable struct: never readonly, never copied
     private IdleInputReader _idleInput; // a mutable struct: never readonly, never copied
+
+    // Its slot in the heartbeat's registry of connections (ConcurrentSlotSet), which the registry keeps.
+    private int _registrySlot;
 
     internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
     {
@@ -126,6 +129,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     /// <summary>The <see cref="WebSocket"/> view of this connection, once the compatibility layer made one (see <c>AsWebSocket</c>).</summary>
     internal WebSocket? WebSocketView { get; set; }
+
+    /// <inheritdoc/>
+    int ISlotSetMember.SetSlot
+    {
+        get => _registrySlot;
+        set => _registrySlot = value;
+    }
 
     /// <summary>Closes the connection at once, without a close handshake. <see cref="Closed"/> reports 1006.</summary>
     public void Abort() => Terminate(AbnormalClosure, graceful: false);
