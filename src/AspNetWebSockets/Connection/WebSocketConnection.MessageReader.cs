@@ -212,7 +212,7 @@ public sealed partial class WebSocketConnection
         {
             try
             {
-                return _connection._input.TryRead(out ReadResult ready)
+                return _connection.Input.TryRead(out ReadResult ready)
                     ? _connection.DecodeArrived(_message!, ready, _token)
                     : InputDecoder.Progress.NotStarted;
             }
