@@ -30,7 +30,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable, ISlotSetMemb
 
     // What this driver drives, and over what. The protocol object and the input are held by the decoder (see Engine and
     // Input below), the output by the sender: fields of their own here cost 24 bytes per connection.
-    private readonly WebSocketTransport _transport;
+    private readonly IWebSocketTransport _transport;
     // Shared by the endpoint's connections; its logger and metrics are read through it (Logger, Metrics) rather than
     // copied into fields of every connection.
     private readonly WebSocketConnectionSettings _settings;
@@ -68,7 +68,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable, ISlotSetMemb
     // Its slot in the heartbeat's registry of connections (ConcurrentSlotSet), which the registry keeps.
     private int _registrySlot;
 
-    internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
+    internal WebSocketConnection(IWebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
     {
         _transport = transport;
         _settings = settings;
@@ -124,7 +124,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable, ISlotSetMemb
     internal WebSocketConnectionSettings Settings => _settings;
 
     /// <summary>What this connection runs over (for tests and diagnostics).</summary>
-    internal WebSocketTransport Transport => _transport;
+    internal IWebSocketTransport Transport => _transport;
 
     /// <summary>When the connection opened, in <see cref="Environment.TickCount64"/> milliseconds (for the lifetime limit).</summary>
     internal long OpenedAt => _openedAt;

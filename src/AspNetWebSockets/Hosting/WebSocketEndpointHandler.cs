@@ -285,7 +285,7 @@ internal sealed class WebSocketEndpointHandler
 
         WebSocketActivitySource.StopUpgrade(upgradeSpan, error: null);
         Activity? connectionSpan = WebSocketActivitySource.StartConnection(context, traceParent, subProtocol, extensions.Header);
-        WebSocketTransport transport = handOver is not null
+        IWebSocketTransport transport = handOver is not null
             ? new LeanTransport(handOver.HandOver() ?? throw new IOException("The connection closed during the upgrade."))
             : SelectTransport(context, server.Options, stream, abortConnection);
 
@@ -378,7 +378,7 @@ internal sealed class WebSocketEndpointHandler
         }
     }
 
-    private static WebSocketTransport SelectTransport(HttpContext context, WebSocketServerOptions options, Stream stream, Action abortConnection)
+    private static IWebSocketTransport SelectTransport(HttpContext context, WebSocketServerOptions options, Stream stream, Action abortConnection)
     {
         // Kestrel's own pipes are used only where they were proven to carry the upgraded bytes: plain-text HTTP/1.1.
         // Under TLS the pipe reader does not read ahead on its own, which the keep-alive relies on.

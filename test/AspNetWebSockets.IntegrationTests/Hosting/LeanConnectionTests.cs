@@ -89,6 +89,10 @@ public sealed class LeanConnectionTests
         WebSocketConnection serverSide = await server.Task.WaitAsync(Ct);
         LeanTransport transport = Assert.IsType<LeanTransport>(serverSide.Transport);
 
+        // One object per idle connection besides the socket: the transport is its own output and the socket its own input.
+        Assert.Same(transport, ((System.IO.Pipelines.IDuplexPipe)transport).Output);
+        Assert.Same(transport.Socket, ((System.IO.Pipelines.IDuplexPipe)transport).Input);
+
         await client.SendTextAsync("after the request ended", Ct);
         using (WebSocketMessage? echo = await client.ReceiveAsync(Ct))
         {

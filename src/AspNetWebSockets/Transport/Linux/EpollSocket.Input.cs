@@ -7,7 +7,7 @@ namespace AspNetWebSockets.Transport.Linux;
 internal sealed unsafe partial class EpollSocket
 {
     /// <summary>The next read: what is unread now if the reader has not examined all of it, else waits for more.</summary>
-    public ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         using (_gate.Enter())
         {
@@ -78,7 +78,7 @@ internal sealed unsafe partial class EpollSocket
     }
 
     /// <summary>What <see cref="PipeReader.TryRead"/> returns: the unread bytes if there are any not yet examined, or the end.</summary>
-    public bool TryRead(out ReadResult result)
+    public override bool TryRead(out ReadResult result)
     {
         using (_gate.Enter())
         {
@@ -86,8 +86,11 @@ internal sealed unsafe partial class EpollSocket
         }
     }
 
+    /// <summary>Marks the bytes before <paramref name="consumed"/> as used and seen.</summary>
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
     /// <summary>Marks the bytes before <paramref name="consumed"/> as used and those before <paramref name="examined"/> as seen.</summary>
-    public void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         using (_gate.Enter())
         {
@@ -121,7 +124,7 @@ internal sealed unsafe partial class EpollSocket
     }
 
     /// <summary>Makes the pending read (or the next one) return at once with <see cref="ReadResult.IsCanceled"/>.</summary>
-    public void CancelPendingRead()
+    public override void CancelPendingRead()
     {
         bool complete;
         IThreadPoolWorkItem? inputWaiter;
@@ -138,6 +141,14 @@ internal sealed unsafe partial class EpollSocket
         }
 
         RunInputWaiter(inputWaiter);
+    }
+
+    /// <summary>
+    /// Does nothing, as the lean transport's reader view did before the socket became its own reader: the socket's owner
+    /// ends it with <see cref="Close"/> or <see cref="Abort"/> (<see cref="LeanTransport"/> does), not by completing its input.
+    /// </summary>
+    public override void Complete(Exception? exception = null)
+    {
     }
 
     private void CancelRead(CancellationToken token)
