@@ -22,13 +22,8 @@ internal sealed unsafe partial class EpollSocket
             }
 
             _readWaiting = true;
-            _read.Reset();
-            if (cancellationToken.CanBeCanceled)
-            {
-                _readCancellation = cancellationToken.UnsafeRegister(static (state, token) => ((EpollSocket)state!).CancelRead(token), this);
-            }
-
-            return new ValueTask<ReadResult>(this, _read.Version);
+            _readWaiter ??= new EpollReadWaiter(_inline);
+            return _readWaiter.Start(cancellationToken, static (state, token) => ((EpollSocket)state!).CancelRead(token), this);
         }
     }
 
@@ -126,7 +121,7 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Makes the pending read (or the next one) return at once with <see cref="ReadResult.IsCanceled"/>.</summary>
     public override void CancelPendingRead()
     {
-        bool complete;
+        EpollReadWaiter? complete;
         IThreadPoolWorkItem? inputWaiter;
         using (_gate.Enter())
         {
@@ -135,9 +130,9 @@ internal sealed unsafe partial class EpollSocket
             inputWaiter = TakeInputWaiterLocked();
         }
 
-        if (complete)
+        if (complete is not null)
         {
-            CompleteRead();
+            CompleteRead(complete);
         }
 
         RunInputWaiter(inputWaiter);
@@ -151,8 +146,24 @@ internal sealed unsafe partial class EpollSocket
     {
     }
 
+    /// <summary>
+    /// Lets go of the waiting-read machinery unless a read waits (at the hand-over: Kestrel's reads are over, and the
+    /// WebSocket waits for input with <see cref="WaitForInput"/>). A later read that has to wait makes a new one.
+    /// </summary>
+    public void DropReadWaiter()
+    {
+        using (_gate.Enter())
+        {
+            if (!_readWaiting)
+            {
+                _readWaiter = null; // a read completed but not yet taken holds its waiter through its ValueTask
+            }
+        }
+    }
+
     private void CancelRead(CancellationToken token)
     {
+        EpollReadWaiter waiter;
         using (_gate.Enter())
         {
             if (!_readWaiting)
@@ -161,9 +172,10 @@ internal sealed unsafe partial class EpollSocket
             }
 
             _readWaiting = false;
+            waiter = _readWaiter!;
         }
 
-        _read.SetException(new OperationCanceledException(token));
+        waiter.Cancel(token);
     }
 
     private bool TryReadLocked(out ReadResult result)
@@ -201,16 +213,16 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Whether a read would return now: new bytes, the end, or a cancel.</summary>
     private bool InputReadyLocked => _cancelNextRead || _inEnd > _inExamined || _inputEnded;
 
-    /// <summary>Whether a waiting read can complete now; if so it is no longer waiting.</summary>
-    private bool ReadReadyLocked()
+    /// <summary>The waiting read's waiter if the read can complete now (it is no longer waiting then), else null.</summary>
+    private EpollReadWaiter? ReadReadyLocked()
     {
         if (!_readWaiting || !InputReadyLocked)
         {
-            return false;
+            return null;
         }
 
         _readWaiting = false;
-        return true;
+        return _readWaiter;
     }
 
     /// <summary>The reader waiting for input (<see cref="WaitForInput"/>) if it may run now; it is no longer waiting then.</summary>
@@ -244,8 +256,8 @@ internal sealed unsafe partial class EpollSocket
         }
     }
 
-    /// <summary>Completes the read that <see cref="ReadReadyLocked"/> released, with what is there now.</summary>
-    private void CompleteRead()
+    /// <summary>Completes the read that <see cref="ReadReadyLocked"/> released (its <paramref name="waiter"/>), with what is there now.</summary>
+    private void CompleteRead(EpollReadWaiter waiter)
     {
         ReadResult result;
         using (_gate.Enter())
@@ -256,7 +268,7 @@ internal sealed unsafe partial class EpollSocket
             _readerHolds = _in is not null;
         }
 
-        _read.SetResult(result);
+        waiter.Complete(result);
     }
 
     /// <summary>Receives until the kernel has nothing more (a short read, or EAGAIN), the peer closed, or enough unread bytes wait.</summary>

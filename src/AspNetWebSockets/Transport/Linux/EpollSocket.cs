@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Threading.Tasks.Sources;
 
 namespace AspNetWebSockets.Transport.Linux;
 
@@ -19,7 +18,7 @@ namespace AspNetWebSockets.Transport.Linux;
 /// than <see cref="OutputPauseThreshold"/> bytes are queued (a Kestrel output pipe's default). All state is under one
 /// lock; waiters are completed outside it.
 /// </remarks>
-internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTaskSource<ReadResult>
+internal sealed partial class EpollSocket : PipeReader, IEpollHandler
 {
     public const int InputPauseThreshold = 64 * 1024;
     public const int OutputPauseThreshold = 64 * 1024;
@@ -46,8 +45,7 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
     private bool _cancelNextRead;
     private bool _readWaiting;
     private IThreadPoolWorkItem? _inputWaiter; // a reader waiting for input without a read (WaitForInput)
-    private ManualResetValueTaskSourceCore<ReadResult> _read;
-    private CancellationTokenRegistration _readCancellation;
+    private EpollReadWaiter? _readWaiter; // made by the first read that waits; dropped at the hand-over (DropReadWaiter)
 
     // Output: bytes [_outStart, _outEnd) of _out are unsent; a flush asked for those before _outFlushed. The writer
     // holds the tail between GetMemory and Advance (_writerHolds).
@@ -79,7 +77,6 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
     {
         _loop = loop;
         _fd = fd;
-        _read.RunContinuationsAsynchronously = !inline;
         _inline = inline;
         Libc.SetNoDelay(fd);
         _slot = loop.Register(fd, Libc.EPOLLIN | Libc.EPOLLRDHUP, this);
@@ -100,6 +97,18 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
         }
     }
 
+    /// <summary>Whether the socket holds the machinery of a read that waits (an idle lean WebSocket's holds none).</summary>
+    public bool HoldsReadWaiter
+    {
+        get
+        {
+            using (_gate.Enter())
+            {
+                return _readWaiter is not null;
+            }
+        }
+    }
+
     /// <summary>Runs <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
     public void OnInputEnded(IThreadPoolWorkItem? callback)
     {
@@ -112,7 +121,7 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
     /// <inheritdoc/>
     public void OnEvents(uint events)
     {
-        bool completeRead;
+        EpollReadWaiter? completeRead;
         bool completeFlush = false;
         bool endedNow;
         IThreadPoolWorkItem? inputWaiter;
@@ -148,9 +157,9 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
             CompleteFlush();
         }
 
-        if (completeRead)
+        if (completeRead is not null)
         {
-            CompleteRead();
+            CompleteRead(completeRead);
         }
 
         RunInputWaiter(inputWaiter);
@@ -165,7 +174,8 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
     /// </summary>
     public void Close(bool abortive)
     {
-        bool completeRead, completeFlush;
+        EpollReadWaiter? completeRead;
+        bool completeFlush;
         IThreadPoolWorkItem? inputWaiter;
         using (_gate.Enter())
         {
@@ -199,9 +209,9 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
             CompleteFlush();
         }
 
-        if (completeRead)
+        if (completeRead is not null)
         {
-            CompleteRead();
+            CompleteRead(completeRead);
         }
 
         RunInputWaiter(inputWaiter);
@@ -237,17 +247,4 @@ internal sealed partial class EpollSocket : PipeReader, IEpollHandler, IValueTas
             _outStart = _outEnd = _outFlushed = 0;
         }
     }
-
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
-    {
-        _readCancellation.Dispose();
-        ReadResult result = _read.GetResult(token);
-        _read.Reset(); // drops the result's reference to the input buffer, which may have gone back to the pool
-        return result;
-    }
-
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _read.GetStatus(token);
-
-    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _read.OnCompleted(continuation, state, token, flags);
 }
