@@ -129,9 +129,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable, ISlotSetMemb
     /// <summary>When the connection opened, in <see cref="Environment.TickCount64"/> milliseconds (for the lifetime limit).</summary>
     internal long OpenedAt => _openedAt;
 
-    /// <summary>The <see cref="WebSocket"/> view of this connection, once the compatibility layer made one (see <c>AsWebSocket</c>).</summary>
-    internal WebSocket? WebSocketView { get; set; }
-
     /// <inheritdoc/>
     int ISlotSetMember.SetSlot
     {
