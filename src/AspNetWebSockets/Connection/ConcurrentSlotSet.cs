@@ -35,8 +35,13 @@ internal sealed class ConcurrentSlotSet<T> : IEnumerable<T>
     private int _used; // slots [0, _used) were handed out; the rest of the array was never used
     private int _count;
 
-    /// <summary>How many items the set holds.</summary>
-    public int Count => Volatile.Read(ref _count);
+    /// <summary>How many items the set holds at this moment.</summary>
+    /// <remarks>
+    /// Not named <c>Count</c> on purpose: a collection expression over the set (<c>[.. set]</c>) would take a <c>Count</c>
+    /// for the number of items its enumeration yields and size its array by it, leaving nulls at the end (or failing)
+    /// when items leave (or come) in between. Without one it collects what the enumeration yields.
+    /// </remarks>
+    public int CurrentCount => Volatile.Read(ref _count);
 
     /// <summary>Adds <paramref name="item"/>; false when it is already in a set (this one or another).</summary>
     public bool Add(T item)

@@ -36,7 +36,7 @@ internal sealed class WebSocketHeartbeat : IDisposable
     }
 
     /// <summary>How many connections are registered.</summary>
-    public int Count => _connections.Count;
+    public int Count => _connections.CurrentCount;
 
     /// <summary>
     /// The registered connections: enumerating takes no snapshot and no lock, allocates nothing, and visits once every

@@ -2,8 +2,9 @@ namespace AspNetWebSockets.Tests.Connection;
 
 /// <summary>
 /// The registry of open connections (<see cref="ConcurrentSlotSet{T}"/>): O(1) adds and removes that keep each item's
-/// slot, an array that grows and shrinks, adds and removes from several threads at once, and enumerations running while
-/// items come and go — every item present for a whole enumeration is visited exactly once, and none twice. Loops are
+/// slot, an array that grows and shrinks, adds and removes from several threads at once, and enumerations (and arrays
+/// made by collection expressions) while items come and go — every item present for a whole enumeration is visited
+/// exactly once, none twice, and nothing else is yielded. Loops are
 /// bounded in count; the concurrent tests assert outcomes, never timings.
 /// </summary>
 public sealed class ConcurrentSlotSetTests
@@ -27,17 +28,17 @@ public sealed class ConcurrentSlotSetTests
         Assert.True(set.Add(a));
         Assert.True(set.Add(b));
         Assert.False(set.Add(a)); // already in
-        Assert.Equal(2, set.Count);
+        Assert.Equal(2, set.CurrentCount);
         Assert.Equal([1, 2], set.Select(i => i.Id).Order());
 
         Assert.True(set.Remove(a));
         Assert.False(set.Remove(a)); // already out
         Assert.Equal(0, a.SetSlot);
-        Assert.Equal(1, set.Count);
+        Assert.Equal(1, set.CurrentCount);
         Assert.Same(b, Assert.Single(set));
 
         Assert.True(set.Add(a)); // back in, in the freed slot
-        Assert.Equal(2, set.Count);
+        Assert.Equal(2, set.CurrentCount);
         Assert.Equal([1, 2], set.Select(i => i.Id).Order());
     }
 
@@ -73,7 +74,7 @@ public sealed class ConcurrentSlotSetTests
             Assert.True(set.Remove(item));
         }
 
-        Assert.Equal(100, set.Count);
+        Assert.Equal(100, set.CurrentCount);
         Assert.Equal(items.Where(i => i.Id % 10 == 0).Select(i => i.Id), set.Select(i => i.Id).Order());
 
         // The moved survivors are still removable through their new slots, and the set empties.
@@ -82,7 +83,7 @@ public sealed class ConcurrentSlotSetTests
             Assert.True(set.Remove(item));
         }
 
-        Assert.Equal(0, set.Count);
+        Assert.Equal(0, set.CurrentCount);
         Assert.Empty(set);
     }
 
@@ -123,7 +124,7 @@ public sealed class ConcurrentSlotSetTests
 
         Assert.Equal(seen.Count, seen.Distinct().Count());
         Assert.All(stable, item => Assert.Single(seen, id => id == item.Id));
-        Assert.Equal(58, set.Count);
+        Assert.Equal(58, set.CurrentCount);
     }
 
     [Fact]
@@ -159,10 +160,10 @@ public sealed class ConcurrentSlotSetTests
         }, TestContext.Current.CancellationToken)));
 
         int[] expected = [.. kept.SelectMany(k => k).Select(i => i.Id).Order()];
-        Assert.Equal(expected.Length, set.Count);
+        Assert.Equal(expected.Length, set.CurrentCount);
         Assert.Equal(expected, set.Select(i => i.Id).Order());
         Assert.All(kept.SelectMany(k => k), item => Assert.True(set.Remove(item)));
-        Assert.Equal(0, set.Count);
+        Assert.Equal(0, set.CurrentCount);
         Assert.Empty(set);
     }
 
@@ -170,7 +171,7 @@ public sealed class ConcurrentSlotSetTests
     public async Task Enumerations_during_concurrent_churn_visit_every_stable_item_once_and_nothing_twice()
     {
         const int ChurnThreads = 2;
-        const int ChurnRounds = 30;
+        const int MaxChurnRounds = 200_000; // a bound; the churn stops when the enumerations are done
         const int Enumerations = 300;
         var set = new ConcurrentSlotSet<Item>();
         Item[] stable = [.. Enumerable.Range(0, 64).Select(i => new Item(i))];
@@ -180,17 +181,24 @@ public sealed class ConcurrentSlotSetTests
         }
 
         using var done = new CancellationTokenSource();
+        using var churning = new CountdownEvent(ChurnThreads);
         Task[] churn = [.. Enumerable.Range(0, ChurnThreads).Select(t => Task.Run(() =>
         {
             // Fresh items every round (never one removed and added again), in waves large enough to grow the array
-            // many times over and shrink it back.
-            int next = 1_000_000 * (t + 1);
-            for (int round = 0; round < ChurnRounds && !done.IsCancellationRequested; round++)
+            // several times over and shrink it back, for as long as the enumerations run.
+            int next = 1000 + t; // ids unique across the threads, and none among the stable ones
+            for (int round = 0; round < MaxChurnRounds && !done.IsCancellationRequested; round++)
             {
-                var wave = new List<Item>(2000);
-                for (int i = 0; i < 2000; i++)
+                if (round == 1)
                 {
-                    var item = new Item(next++);
+                    churning.Signal();
+                }
+
+                var wave = new List<Item>(500);
+                for (int i = 0; i < 500; i++)
+                {
+                    var item = new Item(next);
+                    next += ChurnThreads;
                     set.Add(item);
                     wave.Add(item);
                 }
@@ -204,6 +212,7 @@ public sealed class ConcurrentSlotSetTests
 
         try
         {
+            churning.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
             var seen = new HashSet<int>();
             for (int e = 0; e < Enumerations; e++)
             {
@@ -219,6 +228,13 @@ public sealed class ConcurrentSlotSetTests
                 }
 
                 Assert.Equal(stable.Length, stableSeen);
+
+                // What a drain does: an array of the items of one enumeration, with no empty places however many
+                // items came and went while it was made.
+                Item[] snapshot = [.. set];
+                Assert.DoesNotContain(null, snapshot);
+                Assert.Equal(snapshot.Length, snapshot.Distinct().Count());
+                Assert.Equal(stable.Length, snapshot.Count(item => item.Id < stable.Length));
             }
         }
         finally
@@ -227,6 +243,6 @@ public sealed class ConcurrentSlotSetTests
             await Task.WhenAll(churn);
         }
 
-        Assert.Equal(stable.Length, set.Count);
+        Assert.Equal(stable.Length, set.CurrentCount);
     }
 }
