@@ -264,7 +264,7 @@ sealed class ServerProcess : IDisposable
     /// Asks the server to run a full GC; returns its VmRSS and managed heap bytes afterwards, and the GC's committed bytes
     /// when the server reports them (BenchServers' "committed="; -1 from Bun and Node).
     /// </summary>
-    public async Task<(long Rss, long Heap, long Committed, long Jit)> GcAsync(bool aggressive = false)
+    public async Task<(long Rss, long Heap, long Committed)> GcAsync(bool aggressive = false)
     {
         // "gc-aggressive" (BenchServers only): GCCollectionMode.Aggressive, which also gives the GC's free space back to the OS.
         await _p.StandardInput.WriteLineAsync(aggressive ? "gc-aggressive" : "gc");
@@ -276,10 +276,9 @@ sealed class ServerProcess : IDisposable
             if (line.StartsWith("GC "))
             {
                 var f = line.Split(' ');
-                return (long.Parse(f[1]), long.Parse(f[2]), Field("committed="), Field("jit="));
-
-                // BenchServers' extra fields; Bun and Node report RSS and heap only.
-                long Field(string name) => f.FirstOrDefault(x => x.StartsWith(name)) is { } v ? long.Parse(v[name.Length..]) : -1;
+                // BenchServers add committed=; Bun and Node report RSS and heap only.
+                var committed = f.FirstOrDefault(x => x.StartsWith("committed="));
+                return (long.Parse(f[1]), long.Parse(f[2]), committed is null ? -1 : long.Parse(committed["committed=".Length..]));
             }
         }
     }
@@ -729,27 +728,23 @@ static class Scenarios
         using var srv = await ServerProcess.StartAsync(o, shared.Mode);
         var upgrade = Client.UpgradeRequest(srv.Port);
         var ping = Client.MaskedFrame(0x2, new byte[] { 1 });
-        // Warm up until the server is steady: bursts of n connections, opened and closed, until a burst makes the JIT
-        // compile no new method (BenchServers report the count; Bun and Node get two bursts), at most four. One-time
-        // costs otherwise land in the measured burst: tiered compilation's later tiers, their code, and the native memory
-        // the JIT frees after each method but the allocator keeps. After a warm-up of 500 connections they were about
-        // 600 B of RSS per connection at 10,000 (with tiered PGO off, the same run measured the floor it measures warm).
-        int bursts = 0;
-        for (long jit = -1; bursts < 4;)
+        // Warm up. The .NET servers get three bursts of n connections, opened and closed: with one of 500, the measured
+        // burst still paid one-time costs — tiered compilation's later tiers, their code, and the native memory the JIT
+        // frees after each method but glibc keeps — about 600 B of RSS per connection at 10,000 (the floor matched the
+        // warm one with tiered PGO off). Their baseline is then taken after an aggressive GC, which gives back the memory
+        // the bursts left free. Bun and Node cannot give it back, so bursts would let their connections reuse it and
+        // look smaller than they are: they keep one burst of 500.
+        bool dotnet = (await srv.GcAsync()).Committed >= 0;
+        for (int burst = 0; burst < (dotnet ? 3 : 1); burst++)
         {
-            await OpenAndClose(srv, upgrade, ping, n);
-            bursts++;
-            await Task.Delay(2000); // the server notices the closes; the tiering thread compiles what the burst made hot
-            long compiled = (await srv.GcAsync()).Jit;
-            if (compiled < 0 ? bursts >= 2 : compiled == jit) break;
-            jit = compiled;
+            await OpenAndClose(srv, upgrade, ping, dotnet ? n : 500);
+            await Task.Delay(dotnet ? 2000 : 300); // the server notices the closes; the tiering thread compiles what got hot
         }
 
         var before = await srv.GcAsync();
         // The RSS floor: what the connections hold once the GC has given its free space back (BenchServers report
         // committed bytes and answer "gc-aggressive"; Bun and Node do not).
-        bool floor = before.Committed >= 0;
-        var beforeFloor = floor ? await srv.GcAsync(aggressive: true) : default;
+        var beforeFloor = dotnet ? await srv.GcAsync(aggressive: true) : default;
 
         var sockets = new Socket[n];
         using var setup = new CancellationTokenSource(SetupTimeout(n));
@@ -761,16 +756,14 @@ static class Scenarios
             var after = await srv.GcAsync();
 
             var r = new Result { Scenario = scenario, Mode = srv.Mode };
-            // The warm-up's bursts leave the GC (and Bun's and V8's allocators) holding free memory the connections then
-            // reuse, so the .NET servers' baseline is taken after the aggressive GC that gives it back: the RSS growth
-            // then includes the reserve the GC keeps after a normal collection, and the floor does not.
-            var baseline = floor ? beforeFloor : before;
+            // Against the .NET servers' aggressive baseline, the RSS growth includes the reserve the GC keeps committed
+            // after a normal collection; the floor does not.
+            var baseline = dotnet ? beforeFloor : before;
             r.Metrics[IdleMetric("RSS bytes/conn", n)] = (after.Rss - baseline.Rss) / (double)n;
             r.Metrics[IdleMetric("heap bytes/conn", n)] = (after.Heap - before.Heap) / (double)n;
-            r.Metrics[IdleMetric("GC committed bytes/conn", n)] = floor ? (after.Committed - baseline.Committed) / (double)n : double.NaN;
-            var afterFloor = floor ? await srv.GcAsync(aggressive: true) : default;
-            r.Metrics[IdleMetric("RSS floor bytes/conn", n)] = floor ? (afterFloor.Rss - beforeFloor.Rss) / (double)n : double.NaN;
-            r.Metrics[IdleMetric("warm-up bursts", n)] = bursts;
+            r.Metrics[IdleMetric("GC committed bytes/conn", n)] = dotnet ? (after.Committed - baseline.Committed) / (double)n : double.NaN;
+            var afterFloor = dotnet ? await srv.GcAsync(aggressive: true) : default;
+            r.Metrics[IdleMetric("RSS floor bytes/conn", n)] = dotnet ? (afterFloor.Rss - beforeFloor.Rss) / (double)n : double.NaN;
             return r;
         }
         finally
@@ -813,7 +806,7 @@ static class Report
         (2, "(2) 16 KiB binary echo, 10 conn × 4 in flight", new[] { "MB/s", "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
         (3, "(3) 64 B binary, 1 conn × 1 in flight", new[] { "p50 µs", "p99 µs", "msgs/s", "server CPU µs/msg", "loadgen CPU µs/msg" }),
         (4, "(4) connect+upgrade+close, 50 parallel", new[] { "handshakes/s", "server CPU µs/handshake", "loadgen CPU µs/handshake", "failures" }),
-        (5, "(5) idle WebSocket connections, fresh server, delta after GC", new[] { "RSS bytes/conn", "heap bytes/conn", "GC committed bytes/conn", "RSS floor bytes/conn", "warm-up bursts" }),
+        (5, "(5) idle WebSocket connections, fresh server, delta after GC", new[] { "RSS bytes/conn", "heap bytes/conn", "GC committed bytes/conn", "RSS floor bytes/conn" }),
         (6, "(6) 64 B text (UTF-8), 100 conn × 16 in flight", new[] { "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %" }),
         (7, $"(7) 48 distinct JSON texts of {Scenarios.JsonAverageLength:N0} B on average, permessage-deflate (the client sends {Scenarios.JsonAverageDeflated} B), 100 conn × 16 in flight",
             new[] { "MB/s", "msgs/s", "p50 µs", "p99 µs", "server CPU µs/msg", "loadgen CPU µs/msg", "server CPU %", "echo wire bytes/msg" }),
