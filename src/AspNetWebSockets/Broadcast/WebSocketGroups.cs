@@ -175,9 +175,9 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
             _allConnections ??= _services.GetService(typeof(IWebSocketConnectionSet)) as IWebSocketConnectionSet;
             if (_allConnections is not null)
             {
-                foreach (KeyValuePair<WebSocketConnection, byte> entry in _allConnections.Connections)
+                foreach (WebSocketConnection connection in _allConnections.Connections)
                 {
-                    SendToMember(entry.Key, message, except, target);
+                    SendToMember(connection, message, except, target);
                 }
             }
             else

@@ -6,6 +6,6 @@ namespace AspNetWebSockets;
 /// </summary>
 internal interface IWebSocketConnectionSet
 {
-    /// <summary>The open connections (enumerating takes no snapshot and no lock).</summary>
-    IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections { get; }
+    /// <summary>The open connections (enumerating takes no snapshot and no lock; see <see cref="ConcurrentSlotSet{T}"/>).</summary>
+    ConcurrentSlotSet<WebSocketConnection> Connections { get; }
 }

@@ -17,6 +17,12 @@ namespace AspNetWebSockets;
 /// </summary>
 internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protocol, WebSocketMetrics? metrics)
 {
+    /// <summary>The input decoded (the connection's only reference to it).</summary>
+    public PipeReader Input => input;
+
+    /// <summary>The protocol object that decodes it (the connection's only reference to it).</summary>
+    public WebSocketProtocol Protocol => protocol;
+
     /// <summary>What a buffered receive got done.</summary>
     public enum Progress : byte
     {

@@ -13,7 +13,7 @@ namespace AspNetWebSockets;
 internal static class TransportRelease
 {
     /// <summary>Ends the transport at once, and wakes a pending receive on <paramref name="input"/> so it reports the close.</summary>
-    public static void Abort(WebSocketTransport transport, PipeReader input)
+    public static void Abort(IWebSocketTransport transport, PipeReader input)
     {
         transport.Abort();
         try
@@ -31,7 +31,7 @@ internal static class TransportRelease
     /// when the transport has been released. A failure is logged unless the peer's close frame arrived (after it, a
     /// vanished peer is no fault, RFC 6455 §7.1.4).
     /// </summary>
-    public static async Task CompleteAsync(WebSocketTransport transport, PipeReader input, bool drainFirst, WebSocketProtocol protocol, ILogger logger, string connectionId, TimeSpan closeTimeout)
+    public static async Task CompleteAsync(IWebSocketTransport transport, PipeReader input, bool drainFirst, WebSocketProtocol protocol, ILogger logger, string connectionId, TimeSpan closeTimeout)
     {
         try
         {

@@ -20,7 +20,7 @@ public sealed partial class WebSocketConnection
     /// <exception cref="ArgumentException">The reason is over 123 bytes of UTF-8 or not well-formed.</exception>
     public async Task CloseAsync(int code = WebSocketCloseCode.NormalClosure, string? reason = null, CancellationToken cancellationToken = default)
     {
-        bool claimed = _protocol.TryBeginClose(code, reason, out ReadOnlyMemory<byte> payload); // validates before anything is sent
+        bool claimed = Engine.TryBeginClose(code, reason, out ReadOnlyMemory<byte> payload); // validates before anything is sent
         if (ReadyState == WebSocketReadyState.Closed)
         {
             return;
@@ -39,7 +39,7 @@ public sealed partial class WebSocketConnection
     /// <returns>A task that completes when the close frame has been handed to the transport.</returns>
     public async Task CloseOutputAsync(int code = WebSocketCloseCode.NormalClosure, string? reason = null)
     {
-        bool claimed = _protocol.TryBeginClose(code, reason, out ReadOnlyMemory<byte> payload);
+        bool claimed = Engine.TryBeginClose(code, reason, out ReadOnlyMemory<byte> payload);
         if (ReadyState != WebSocketReadyState.Closed)
         {
             await SendCloseFrameAsync(claimed, payload).ConfigureAwait(false);
@@ -121,14 +121,14 @@ public sealed partial class WebSocketConnection
     /// <summary>The peer's close frame arrived (the protocol recorded it): echo it if we have not sent ours, then end the connection cleanly.</summary>
     private async ValueTask OnCloseReceivedAsync()
     {
-        await SendCloseFrameAsync(_protocol.TryBeginCloseEcho(out ReadOnlyMemory<byte> echo), echo).ConfigureAwait(false);
-        Terminate(_protocol.PeerClose!.Value, graceful: true);
+        await SendCloseFrameAsync(Engine.TryBeginCloseEcho(out ReadOnlyMemory<byte> echo), echo).ConfigureAwait(false);
+        Terminate(Engine.PeerClose!.Value, graceful: true);
     }
 
     /// <summary>Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then the transport is closed.</summary>
     private async ValueTask FailAsync(ProtocolViolation violation)
     {
-        bool claimed = _protocol.TryBeginFail(violation, out ReadOnlyMemory<byte> payload, out WebSocketCloseInfo failure);
+        bool claimed = Engine.TryBeginFail(violation, out ReadOnlyMemory<byte> payload, out WebSocketCloseInfo failure);
         Log.ProtocolViolation(Logger, ConnectionId, failure.Reason, failure.Code);
         await SendCloseFrameAsync(claimed, payload).ConfigureAwait(false);
         _failed = true;

@@ -18,7 +18,7 @@ public sealed partial class WebSocketConnection
             return;
         }
 
-        switch (_idleInput.Peek(_input, _protocol, ref _roundTrip, Metrics, now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
+        switch (_idleInput.Peek(Input, Engine, ref _roundTrip, Metrics, now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
         {
             case IdleInputReader.Outcome.PeerGone:
                 Terminate(AbnormalClosure, graceful: false);
@@ -72,7 +72,7 @@ public sealed partial class WebSocketConnection
         {
             case ProtocolEvent.Pong:
                 // Any inbound byte already counts as liveness; a pong to our ping also measures the round trip.
-                _roundTrip.OnPong(_protocol.ControlPayload, Metrics);
+                _roundTrip.OnPong(Engine.ControlPayload, Metrics);
                 return false;
 
             case ProtocolEvent.Ping:
@@ -80,7 +80,7 @@ public sealed partial class WebSocketConnection
                 // the idle reader out meanwhile.
                 if (ReadyState == WebSocketReadyState.Open)
                 {
-                    await FrameSender.InBackgroundAsync(SendControlFrameAsync(WebSocketOpcode.Pong, _protocol.PongPayload, CancellationToken.None)).ConfigureAwait(false);
+                    await FrameSender.InBackgroundAsync(SendControlFrameAsync(WebSocketOpcode.Pong, Engine.PongPayload, CancellationToken.None)).ConfigureAwait(false);
                 }
 
                 return ReadyState == WebSocketReadyState.Closed;

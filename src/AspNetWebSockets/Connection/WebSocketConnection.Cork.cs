@@ -26,7 +26,7 @@ public sealed partial class WebSocketConnection
     /// Awaits a read of the input: in the event-loop mode what runs when it completes runs as a corked, timed receive
     /// callback (see <see cref="ReceiveCallbackRunner"/>); otherwise this is a plain await.
     /// </summary>
-    private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(_settings.AutoCork ? this : null, _input.ReadAsync(cancellationToken));
+    private CorkedRead ReadCorkedAsync(CancellationToken cancellationToken) => new(_settings.AutoCork ? this : null, Input.ReadAsync(cancellationToken));
 
     /// <summary>The delegate a corked read registers: it runs <paramref name="continuation"/> as a receive callback.</summary>
     internal Action ResumeAsReceiveCallback(Action continuation) => _callbacks.Resume(continuation, this);

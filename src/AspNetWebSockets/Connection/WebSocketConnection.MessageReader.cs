@@ -11,7 +11,7 @@ public sealed partial class WebSocketConnection
     /// <summary>
     /// <see cref="ReadAllAsync"/>'s enumerator. Written by hand rather than as an async iterator so that a connection waiting
     /// for its next message holds this one object, not the iterator's state machine plus the receive's: on a transport
-    /// that can (<see cref="WebSocketTransport.CanWaitForInput"/>: lean sockets) it waits for input itself, as the work
+    /// that can (<see cref="IWebSocketTransport.CanWaitForInput"/>: lean sockets) it waits for input itself, as the work
     /// item the socket runs when bytes arrive, and it is the source of the <see cref="MoveNextAsync"/> task. Idle
     /// connections are most connections, so this is most of what a WebSocket costs while nothing happens. The same steps
     /// as <see cref="ReceiveAsync(CancellationToken)"/>: the synchronous attempt, the wait for input, the receive loop when
@@ -212,7 +212,7 @@ public sealed partial class WebSocketConnection
         {
             try
             {
-                return _connection._input.TryRead(out ReadResult ready)
+                return _connection.Input.TryRead(out ReadResult ready)
                     ? _connection.DecodeArrived(_message!, ready, _token)
                     : InputDecoder.Progress.NotStarted;
             }

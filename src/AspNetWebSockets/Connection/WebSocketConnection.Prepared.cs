@@ -14,7 +14,7 @@ public sealed partial class WebSocketConnection
     /// <param name="cancellationToken">Stops waiting for the locks or the flush.</param>
     /// <returns>A task that completes when the frame has been handed to the transport.</returns>
     internal ValueTask SendPreparedAsync(PreparedMessage message, CancellationToken cancellationToken) =>
-        _sender.SendMessageAsync(OutgoingFrame.ForPrepared(message, _protocol), encode: false, cancellationToken);
+        _sender.SendMessageAsync(OutgoingFrame.ForPrepared(message, Engine), encode: false, cancellationToken);
 
     /// <summary>
     /// Ends the connection at once because it fell too far behind a broadcast (see <see cref="WebSocketGroupsOptions.MaxBufferedAmountPerMember"/>).

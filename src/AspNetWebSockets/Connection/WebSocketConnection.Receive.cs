@@ -124,7 +124,7 @@ public sealed partial class WebSocketConnection
     {
         if (cancellationToken.IsCancellationRequested || !_decoder.CanDecode)
         {
-            _input.AdvanceTo(ready.Buffer.Start);
+            Input.AdvanceTo(ready.Buffer.Start);
             return InputDecoder.Progress.NotStarted;
         }
 
@@ -173,7 +173,7 @@ public sealed partial class WebSocketConnection
 
             while (true)
             {
-                Memory<byte> free = message.GetFreeMemory(_protocol.Limits.MaxMessageSize);
+                Memory<byte> free = message.GetFreeMemory(Engine.Limits.MaxMessageSize);
                 if (free.IsEmpty)
                 {
                     // Only reachable when MaxMessageSize exceeds what one array can hold.
@@ -214,16 +214,16 @@ public sealed partial class WebSocketConnection
             bool endOfMessage = false;
             if (received == ProtocolEvent.NeedMoreData)
             {
-                if (_protocol.CloseReceived || ReadyState == WebSocketReadyState.Closed)
+                if (Engine.CloseReceived || ReadyState == WebSocketReadyState.Closed)
                 {
                     return CloseResult;
                 }
 
                 // An extension may hold decoded output from input already consumed: deliver it before reading on.
-                if (_protocol.HasPendingOutput)
+                if (Engine.HasPendingOutput)
                 {
                     var nothing = new SequenceReader<byte>(ReadOnlySequence<byte>.Empty);
-                    received = _protocol.Receive(ref nothing, buffer.Span, out written, out endOfMessage);
+                    received = Engine.Receive(ref nothing, buffer.Span, out written, out endOfMessage);
                 }
             }
 
@@ -247,7 +247,7 @@ public sealed partial class WebSocketConnection
 
                 if (read.IsCanceled || ReadyState == WebSocketReadyState.Closed)
                 {
-                    _input.AdvanceTo(read.Buffer.Start);
+                    Input.AdvanceTo(read.Buffer.Start);
                     return CloseResult;
                 }
 
@@ -268,12 +268,12 @@ public sealed partial class WebSocketConnection
             if (received == ProtocolEvent.Data)
             {
                 Metrics?.Received(written, endOfMessage);
-                return new ValueWebSocketReceiveResult(written, _protocol.MessageType, endOfMessage);
+                return new ValueWebSocketReceiveResult(written, Engine.MessageType, endOfMessage);
             }
 
             if (received == ProtocolEvent.Violation)
             {
-                await FailAsync(_protocol.Violation).ConfigureAwait(false);
+                await FailAsync(Engine.Violation).ConfigureAwait(false);
                 return CloseResult;
             }
 

@@ -86,7 +86,7 @@ public sealed partial class WebSocketConnection
     }
 
     private ValueTask SendMessageAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, bool compress, CancellationToken cancellationToken) =>
-        _sender.SendMessageAsync(OutgoingFrame.ForPayload(opcode, payload), encode: compress && _protocol.Extension is not null, cancellationToken);
+        _sender.SendMessageAsync(OutgoingFrame.ForPayload(opcode, payload), encode: compress && Engine.Extension is not null, cancellationToken);
 
     /// <summary>Writes a ping, pong or close frame, without waiting for a streamed message to finish.</summary>
     private ValueTask SendControlFrameAsync(WebSocketOpcode opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>

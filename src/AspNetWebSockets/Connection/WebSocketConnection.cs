@@ -20,7 +20,7 @@ namespace AspNetWebSockets;
 /// are at the head of the input (a ping behind an unread data message waits for the application to read it);
 /// keep-alive pings are sent and the peer's liveness checked whether or not the application is reading.
 /// </remarks>
-public sealed partial class WebSocketConnection : IAsyncDisposable
+public sealed partial class WebSocketConnection : IAsyncDisposable, ISlotSetMember
 {
     // Every field of the driver is declared here; the partial files hold behaviour only.
     private static readonly ValueWebSocketReceiveResult CloseResult = new(0, WebSocketMessageType.Close, endOfMessage: true);
@@ -28,11 +28,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     // How a connection ends without a close handshake (the browser's 1006).
     private static readonly WebSocketCloseInfo AbnormalClosure = new(WebSocketCloseCode.AbnormalClosure, string.Empty, WasClean: false);
 
-    // What this driver drives, and over what.
-    private readonly WebSocketProtocol _protocol;
-    private readonly WebSocketTransport _transport;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    // What this driver drives, and over what. The protocol object and the input are held by the decoder (see Engine and
+    // Input below), the output by the sender: fields of their own here cost 24 bytes per connection.
+    private readonly IWebSocketTransport _transport;
     // Shared by the endpoint's connections; its logger and metrics are read through it (Logger, Metrics) rather than
     // copied into fields of every connection.
     private readonly WebSocketConnectionSettings _settings;
@@ -67,25 +65,32 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private RoundTripClock _roundTrip; // a mutable struct: never readonly, never copied
     private IdleInputReader _idleInput; // a mutable struct: never readonly, never copied
 
-    internal WebSocketConnection(WebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
+    // Its slot in the heartbeat's registry of connections (ConcurrentSlotSet), which the registry keeps.
+    private int _registrySlot;
+
+    internal WebSocketConnection(IWebSocketTransport transport, WebSocketConnectionSettings settings, in PerConnectionSettings perConnection = default)
     {
         _transport = transport;
-        _input = transport.Input;
-        _output = transport.Output;
         _settings = settings;
         _connectionId = perConnection.ConnectionId ?? string.Empty;
         _subProtocol = perConnection.SubProtocol;
         _extensions = perConnection.Extensions;
         _rateLimit = perConnection.RateLimit;
         _messageTracer = perConnection.MessageTracer;
-        _protocol = new WebSocketProtocol(settings.Role, settings.Limits, perConnection.Extension, perConnection.ExtensionBits);
+        var protocol = new WebSocketProtocol(settings.Role, settings.Limits, perConnection.Extension, perConnection.ExtensionBits);
         _keepAlive = new KeepAliveClock(_openedAt);
-        _sender = new FrameSender(this, _protocol, _output);
+        _sender = new FrameSender(this, protocol, transport.Output);
         _roundTrip = new RoundTripClock();
-        _decoder = new InputDecoder(_input, _protocol, settings.Metrics);
+        _decoder = new InputDecoder(transport.Input, protocol, settings.Metrics);
         settings.Metrics?.ConnectionOpened();
         settings.Heartbeat?.Register(this);
     }
+
+    /// <summary>The protocol object (framing, state, close handshake) this connection drives, held by its decoder.</summary>
+    private WebSocketProtocol Engine => _decoder.Protocol;
+
+    /// <summary>The transport's input, held by the decoder.</summary>
+    private PipeReader Input => _decoder.Input;
 
     /// <summary>The subprotocol the server selected (<c>Sec-WebSocket-Protocol</c>), or an empty string.</summary>
     public string Protocol => _subProtocol ?? string.Empty;
@@ -94,7 +99,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     public string Extensions => _extensions ?? string.Empty;
 
     /// <summary>The connection's state.</summary>
-    public WebSocketReadyState ReadyState => _protocol.State;
+    public WebSocketReadyState ReadyState => Engine.State;
 
     /// <summary>Bytes of payload accepted by send calls that have not yet been handed to the transport.</summary>
     public long BufferedAmount => _sender.BufferedAmount;
@@ -119,13 +124,17 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     internal WebSocketConnectionSettings Settings => _settings;
 
     /// <summary>What this connection runs over (for tests and diagnostics).</summary>
-    internal WebSocketTransport Transport => _transport;
+    internal IWebSocketTransport Transport => _transport;
 
     /// <summary>When the connection opened, in <see cref="Environment.TickCount64"/> milliseconds (for the lifetime limit).</summary>
     internal long OpenedAt => _openedAt;
 
-    /// <summary>The <see cref="WebSocket"/> view of this connection, once the compatibility layer made one (see <c>AsWebSocket</c>).</summary>
-    internal WebSocket? WebSocketView { get; set; }
+    /// <inheritdoc/>
+    int ISlotSetMember.SetSlot
+    {
+        get => _registrySlot;
+        set => _registrySlot = value;
+    }
 
     /// <summary>Closes the connection at once, without a close handshake. <see cref="Closed"/> reports 1006.</summary>
     public void Abort() => Terminate(AbnormalClosure, graceful: false);
@@ -155,7 +164,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// </summary>
     private void Terminate(WebSocketCloseInfo info, bool graceful)
     {
-        if (!_protocol.TryEnterClosed())
+        if (!Engine.TryEnterClosed())
         {
             return;
         }
@@ -164,7 +173,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         {
             _settings.Heartbeat?.Unregister(this); // a closed connection's tick does nothing, but it need not stay listed
         }
-        _protocol.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
+        Engine.Dispose(); // releases the extension's native memory; safe against a compress in flight on another thread
         if (graceful)
         {
             if (_sender.CorkFlushPending)
@@ -172,11 +181,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 _sender.FlushCorked(); // a corked close frame goes out before the transport is completed
             }
 
-            _transportCompleted = TransportRelease.CompleteAsync(_transport, _input, drainFirst: _failed, _protocol, Logger, ConnectionId, _settings.CloseTimeout);
+            _transportCompleted = TransportRelease.CompleteAsync(_transport, Input, drainFirst: _failed, Engine, Logger, ConnectionId, _settings.CloseTimeout);
         }
         else
         {
-            TransportRelease.Abort(_transport, _input);
+            TransportRelease.Abort(_transport, Input);
         }
 
         long durationMs = Environment.TickCount64 - _openedAt;
@@ -198,14 +207,14 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // A peer that sends its close frame and then drops the TCP connection without waiting for our echo (a browser
         // closing a tab does) has closed cleanly (RFC 6455 §7.1.4), and a failure after the connection ended changes
         // nothing: logging those exceptions beside "clean: True" would read as a fault.
-        if (!_protocol.CloseReceived && ReadyState != WebSocketReadyState.Closed)
+        if (!Engine.CloseReceived && ReadyState != WebSocketReadyState.Closed)
         {
             Log.TransportFailed(Logger, ConnectionId, e);
         }
 
         // If the peer's close frame already arrived, its code is how the connection ended (RFC 6455 §7.1.5), even if
         // our echo could not be written because the peer closed the TCP connection first.
-        Terminate(_protocol.PeerClose ?? AbnormalClosure, graceful: false);
+        Terminate(Engine.PeerClose ?? AbnormalClosure, graceful: false);
         return new WebSocketException(WebSocketError.ConnectionClosedPrematurely, "The connection was closed by the peer without a close handshake.", e);
     }
 }

@@ -90,7 +90,7 @@ internal sealed class WebSocketDrain : IWebSocketDrain
     private async Task RunAsync(TimeSpan window, bool forShutdown)
     {
         await Task.Yield(); // the caller (ApplicationStopping, a request) is not held while the closes are spread
-        WebSocketConnection[] open = [.. _server.Connections.Select(static entry => entry.Key)];
+        WebSocketConnection[] open = [.. _server.Connections];
         Random.Shared.Shuffle(open); // no bias towards the oldest (or newest) connections closing first
         if (forShutdown)
         {
@@ -125,11 +125,11 @@ internal sealed class WebSocketDrain : IWebSocketDrain
         }
 
         // Connections that registered after the snapshot (an upgrade already past the draining check) go now.
-        foreach (KeyValuePair<WebSocketConnection, byte> entry in _server.Connections)
+        foreach (WebSocketConnection connection in _server.Connections)
         {
-            if (Array.IndexOf(open, entry.Key) < 0)
+            if (Array.IndexOf(open, connection) < 0)
             {
-                closing.Add(entry.Key.CloseQuietlyAsync(WebSocketCloseCode.GoingAway, "Server shutting down"));
+                closing.Add(connection.CloseQuietlyAsync(WebSocketCloseCode.GoingAway, "Server shutting down"));
             }
         }
 
@@ -139,9 +139,9 @@ internal sealed class WebSocketDrain : IWebSocketDrain
         }
         catch (TimeoutException)
         {
-            foreach (KeyValuePair<WebSocketConnection, byte> entry in _server.Connections)
+            foreach (WebSocketConnection connection in _server.Connections)
             {
-                entry.Key.Abort();
+                connection.Abort();
             }
         }
 

@@ -64,9 +64,8 @@ internal sealed class WebSocketLifetimeLimiter : IHostedService, IDisposable
         }
 
         long now = Environment.TickCount64;
-        foreach (KeyValuePair<WebSocketConnection, byte> entry in _server.Connections)
+        foreach (WebSocketConnection connection in _server.Connections)
         {
-            WebSocketConnection connection = entry.Key;
             if (connection.ReadyState == WebSocketReadyState.Open && now >= DeadlineOf(connection, lifetime, options.ConnectionLifetimeJitter))
             {
                 Log.ConnectionLifetimeReached(_server.Logger, connection.ConnectionId, options.ConnectionLifetimeCloseCode);

@@ -116,7 +116,7 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
     public int ConnectionCount => Heartbeat.Count;
 
     /// <summary>The connections (enumerating takes no snapshot and no lock): the heartbeat's registry, see <see cref="ConnectionCount"/>.</summary>
-    public IEnumerable<KeyValuePair<WebSocketConnection, byte>> Connections => Heartbeat.Connections;
+    public ConcurrentSlotSet<WebSocketConnection> Connections => Heartbeat.Connections;
 
     /// <summary>Claims a slot under <see cref="WebSocketServerOptions.MaxConnections"/> before upgrading; false when full.</summary>
     public bool TryReserveConnection()
@@ -188,9 +188,9 @@ internal sealed class WebSocketServer : IWebSocketConnectionSet, IDisposable
     private long SendQueueBytes()
     {
         long total = 0;
-        foreach (KeyValuePair<WebSocketConnection, byte> entry in Heartbeat.Connections)
+        foreach (WebSocketConnection connection in Heartbeat.Connections)
         {
-            total += entry.Key.BufferedAmount;
+            total += connection.BufferedAmount;
         }
 
         return total;

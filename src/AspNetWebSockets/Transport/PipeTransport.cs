@@ -7,7 +7,7 @@ namespace AspNetWebSockets.Transport;
 /// HTTP/1.1 upgrade, or an in-memory pipe pair): zero-copy reads and corked writes, no pump. Kestrel keeps
 /// receiving into the input pipe up to its own buffer limit whether or not we read.
 /// </summary>
-internal sealed class PipeTransport : WebSocketTransport
+internal sealed class PipeTransport : IWebSocketTransport
 {
     private readonly IDuplexPipe _pipe;
     private readonly Action _abort;
@@ -27,11 +27,11 @@ internal sealed class PipeTransport : WebSocketTransport
         _completeOnClose = completeOnClose;
     }
 
-    public override PipeReader Input => _pipe.Input;
+    public PipeReader Input => _pipe.Input;
 
-    public override PipeWriter Output => _pipe.Output;
+    public PipeWriter Output => _pipe.Output;
 
-    public override void Abort()
+    public void Abort()
     {
         if (Interlocked.Exchange(ref _completed, 1) == 0)
         {
@@ -39,7 +39,7 @@ internal sealed class PipeTransport : WebSocketTransport
         }
     }
 
-    public override async ValueTask CompleteAsync()
+    public async ValueTask CompleteAsync()
     {
         if (Interlocked.Exchange(ref _completed, 1) != 0 || !_completeOnClose)
         {

@@ -7,7 +7,7 @@ namespace AspNetWebSockets.Transport;
 /// NetworkStream). A pump copies the stream into a pipe so inbound bytes keep arriving while the application
 /// is not reading (the keep-alive relies on it); the pipe's pause threshold bounds what it buffers.
 /// </summary>
-internal sealed class StreamTransport : WebSocketTransport
+internal sealed class StreamTransport : IWebSocketTransport
 {
     private const int PauseThreshold = 64 * 1024;
     private const int MinimumReadSize = 4096;
@@ -40,11 +40,11 @@ internal sealed class StreamTransport : WebSocketTransport
         _ = PumpAsync();
     }
 
-    public override PipeReader Input => _inbound.Reader;
+    public PipeReader Input => _inbound.Reader;
 
-    public override PipeWriter Output => _output;
+    public PipeWriter Output => _output;
 
-    public override void Abort()
+    public void Abort()
     {
         if (Interlocked.Exchange(ref _completed, 1) != 0)
         {
@@ -56,7 +56,7 @@ internal sealed class StreamTransport : WebSocketTransport
         _abortConnection?.Invoke();
     }
 
-    public override async ValueTask CompleteAsync()
+    public async ValueTask CompleteAsync()
     {
         if (Interlocked.Exchange(ref _completed, 1) != 0)
         {

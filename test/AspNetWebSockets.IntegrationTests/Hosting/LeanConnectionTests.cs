@@ -89,6 +89,10 @@ public sealed class LeanConnectionTests
         WebSocketConnection serverSide = await server.Task.WaitAsync(Ct);
         LeanTransport transport = Assert.IsType<LeanTransport>(serverSide.Transport);
 
+        // One object per idle connection besides the socket: the transport is its own output and the socket its own input.
+        Assert.Same(transport, ((System.IO.Pipelines.IDuplexPipe)transport).Output);
+        Assert.Same(transport.Socket, ((System.IO.Pipelines.IDuplexPipe)transport).Input);
+
         await client.SendTextAsync("after the request ended", Ct);
         using (WebSocketMessage? echo = await client.ReceiveAsync(Ct))
         {
@@ -97,6 +101,7 @@ public sealed class LeanConnectionTests
 
         // Idle again: the socket holds no receive and no send buffer.
         await HostingAssert.EventuallyAsync(() => !transport.Socket.HoldsBuffers, "an idle lean connection still holds a buffer");
+        Assert.False(transport.Socket.HoldsReadWaiter); // Kestrel's reads made one; the WebSocket waits without a read
 
         await client.CloseAsync(WebSocketCloseCode.NormalClosure, "bye", Ct);
         WebSocketCloseInfo closed = await client.Closed.WaitAsync(TimeSpan.FromSeconds(10), Ct);
@@ -230,6 +235,41 @@ public sealed class LeanConnectionTests
     }
 
     [Fact]
+    public async Task A_socket_whose_request_came_late_holds_no_waiting_read_once_the_websocket_owns_it()
+    {
+        // Kestrel's first read waits for a request that comes late, which makes the socket's waiting-read machinery; the
+        // hand-over lets go of it, since the WebSocket waits for input without a read (88 bytes per idle connection).
+        var server = new TaskCompletionSource<WebSocketConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestApp app = await TestApp.StartAsync(TransportMode.KestrelLean, a => a.MapWebSocket("/idle", async (WebSocketConnection socket) =>
+        {
+            server.TrySetResult(socket);
+            await foreach (WebSocketMessage message in socket.ReadAllAsync())
+            {
+                await socket.SendAsync(message.Data, message.Type);
+            }
+        }));
+
+        using Socket client = await RawUpgradeAsync(app, pauseBeforeRequest: TimeSpan.FromMilliseconds(200));
+        EpollSocket socket = Assert.IsType<LeanTransport>((await server.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Transport).Socket;
+        Assert.False(socket.HoldsReadWaiter);
+
+        // The WebSocket still reads and echoes, and idles again without one.
+        await client.SendAsync(Frames.Text("hi"), SocketFlags.None, Ct);
+        byte[] echo = new byte[16];
+        int received = 0;
+        while (received < 4)
+        {
+            int n = await client.ReceiveAsync(echo.AsMemory(received), SocketFlags.None, Ct);
+            Assert.True(n > 0, "the server closed instead of echoing");
+            received += n;
+        }
+
+        Assert.Equal([0x81, 2, (byte)'h', (byte)'i'], echo[..4]);
+        await HostingAssert.EventuallyAsync(() => !socket.HoldsBuffers, "an idle lean connection still holds a buffer");
+        Assert.False(socket.HoldsReadWaiter);
+    }
+
+    [Fact]
     public async Task Peers_that_vanish_leave_no_connection_and_no_descriptor_behind()
     {
         const int Count = 2000;
@@ -325,10 +365,15 @@ public sealed class LeanConnectionTests
         Assert.Equal(["split"], second);
     }
 
-    private static async Task<Socket> RawUpgradeAsync(TestApp app)
+    private static async Task<Socket> RawUpgradeAsync(TestApp app, TimeSpan pauseBeforeRequest = default)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(app.HttpAddress.Host, app.HttpAddress.Port, Ct);
+        if (pauseBeforeRequest > TimeSpan.Zero)
+        {
+            await Task.Delay(pauseBeforeRequest, Ct);
+        }
+
         string request = $"GET /idle HTTP/1.1\r\nHost: {app.HttpAddress.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
         await socket.SendAsync(Encoding.ASCII.GetBytes(request), SocketFlags.None, Ct);

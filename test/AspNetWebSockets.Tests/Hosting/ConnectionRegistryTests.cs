@@ -21,7 +21,7 @@ public sealed class ConnectionRegistryTests
         await using var connection = new WebSocketConnection(new StreamTransport(new MemoryStream()), settings, new PerConnectionSettings { ConnectionId = "c1" });
 
         Assert.Equal(1, server.ConnectionCount);
-        Assert.Same(connection, Assert.Single(server.Connections).Key);
+        Assert.Same(connection, Assert.Single(server.Connections));
 
         connection.Abort();
         Assert.Equal(WebSocketReadyState.Closed, connection.ReadyState);

@@ -92,6 +92,7 @@ internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IConnect
         }
 
         _socket.OnInputEnded(null);
+        _socket.DropReadWaiter();
         _reader.CutOff();
         _writer.CutOff();
         return _socket;

@@ -7,7 +7,7 @@ namespace AspNetWebSockets.Transport.Linux;
 internal sealed unsafe partial class EpollSocket
 {
     /// <summary>The next read: what is unread now if the reader has not examined all of it, else waits for more.</summary>
-    public ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         using (_gate.Enter())
         {
@@ -22,13 +22,8 @@ internal sealed unsafe partial class EpollSocket
             }
 
             _readWaiting = true;
-            _read.Reset();
-            if (cancellationToken.CanBeCanceled)
-            {
-                _readCancellation = cancellationToken.UnsafeRegister(static (state, token) => ((EpollSocket)state!).CancelRead(token), this);
-            }
-
-            return new ValueTask<ReadResult>(this, _read.Version);
+            _readWaiter ??= new EpollReadWaiter(_inline);
+            return _readWaiter.Start(cancellationToken, static (state, token) => ((EpollSocket)state!).CancelRead(token), this);
         }
     }
 
@@ -78,7 +73,7 @@ internal sealed unsafe partial class EpollSocket
     }
 
     /// <summary>What <see cref="PipeReader.TryRead"/> returns: the unread bytes if there are any not yet examined, or the end.</summary>
-    public bool TryRead(out ReadResult result)
+    public override bool TryRead(out ReadResult result)
     {
         using (_gate.Enter())
         {
@@ -86,8 +81,11 @@ internal sealed unsafe partial class EpollSocket
         }
     }
 
+    /// <summary>Marks the bytes before <paramref name="consumed"/> as used and seen.</summary>
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
     /// <summary>Marks the bytes before <paramref name="consumed"/> as used and those before <paramref name="examined"/> as seen.</summary>
-    public void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         using (_gate.Enter())
         {
@@ -121,9 +119,9 @@ internal sealed unsafe partial class EpollSocket
     }
 
     /// <summary>Makes the pending read (or the next one) return at once with <see cref="ReadResult.IsCanceled"/>.</summary>
-    public void CancelPendingRead()
+    public override void CancelPendingRead()
     {
-        bool complete;
+        EpollReadWaiter? complete;
         IThreadPoolWorkItem? inputWaiter;
         using (_gate.Enter())
         {
@@ -132,16 +130,40 @@ internal sealed unsafe partial class EpollSocket
             inputWaiter = TakeInputWaiterLocked();
         }
 
-        if (complete)
+        if (complete is not null)
         {
-            CompleteRead();
+            CompleteRead(complete);
         }
 
         RunInputWaiter(inputWaiter);
     }
 
+    /// <summary>
+    /// Does nothing, as the lean transport's reader view did before the socket became its own reader: the socket's owner
+    /// ends it with <see cref="Close"/> or <see cref="Abort"/> (<see cref="LeanTransport"/> does), not by completing its input.
+    /// </summary>
+    public override void Complete(Exception? exception = null)
+    {
+    }
+
+    /// <summary>
+    /// Lets go of the waiting-read machinery unless a read waits (at the hand-over: Kestrel's reads are over, and the
+    /// WebSocket waits for input with <see cref="WaitForInput"/>). A later read that has to wait makes a new one.
+    /// </summary>
+    public void DropReadWaiter()
+    {
+        using (_gate.Enter())
+        {
+            if (!_readWaiting)
+            {
+                _readWaiter = null; // a read completed but not yet taken holds its waiter through its ValueTask
+            }
+        }
+    }
+
     private void CancelRead(CancellationToken token)
     {
+        EpollReadWaiter waiter;
         using (_gate.Enter())
         {
             if (!_readWaiting)
@@ -150,9 +172,10 @@ internal sealed unsafe partial class EpollSocket
             }
 
             _readWaiting = false;
+            waiter = _readWaiter!;
         }
 
-        _read.SetException(new OperationCanceledException(token));
+        waiter.Cancel(token);
     }
 
     private bool TryReadLocked(out ReadResult result)
@@ -190,16 +213,16 @@ internal sealed unsafe partial class EpollSocket
     /// <summary>Whether a read would return now: new bytes, the end, or a cancel.</summary>
     private bool InputReadyLocked => _cancelNextRead || _inEnd > _inExamined || _inputEnded;
 
-    /// <summary>Whether a waiting read can complete now; if so it is no longer waiting.</summary>
-    private bool ReadReadyLocked()
+    /// <summary>The waiting read's waiter if the read can complete now (it is no longer waiting then), else null.</summary>
+    private EpollReadWaiter? ReadReadyLocked()
     {
         if (!_readWaiting || !InputReadyLocked)
         {
-            return false;
+            return null;
         }
 
         _readWaiting = false;
-        return true;
+        return _readWaiter;
     }
 
     /// <summary>The reader waiting for input (<see cref="WaitForInput"/>) if it may run now; it is no longer waiting then.</summary>
@@ -233,8 +256,8 @@ internal sealed unsafe partial class EpollSocket
         }
     }
 
-    /// <summary>Completes the read that <see cref="ReadReadyLocked"/> released, with what is there now.</summary>
-    private void CompleteRead()
+    /// <summary>Completes the read that <see cref="ReadReadyLocked"/> released (its <paramref name="waiter"/>), with what is there now.</summary>
+    private void CompleteRead(EpollReadWaiter waiter)
     {
         ReadResult result;
         using (_gate.Enter())
@@ -245,7 +268,7 @@ internal sealed unsafe partial class EpollSocket
             _readerHolds = _in is not null;
         }
 
-        _read.SetResult(result);
+        waiter.Complete(result);
     }
 
     /// <summary>Receives until the kernel has nothing more (a short read, or EAGAIN), the peer closed, or enough unread bytes wait.</summary>

@@ -1,14 +1,15 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Threading.Tasks.Sources;
 
 namespace AspNetWebSockets.Transport.Linux;
 
 /// <summary>
 /// One accepted TCP connection driven by an <see cref="EpollLoop"/>: the descriptor, what arrived and was not consumed
 /// yet, and what was written and not sent yet. Both buffers are rented only while they hold bytes, so an idle
-/// connection holds this object and nothing else; the reader and writer (<see cref="EpollSocketReader"/>,
-/// <see cref="EpollSocketWriter"/>) are thin views, replaced when the connection changes hands after an upgrade.
+/// connection holds this object and nothing else. While Kestrel owns the connection it reads and writes through thin
+/// views (<see cref="EpollSocketReader"/>, <see cref="EpollSocketWriter"/>), cut off when the connection changes hands
+/// after an upgrade; the WebSocket that then owns it reads the socket itself, which is its own <see cref="PipeReader"/>
+/// (a view of its own cost 40 bytes per idle lean connection), and writes through <see cref="LeanTransport"/>.
 /// </summary>
 /// <remarks>
 /// Reading: the loop receives whenever the kernel has bytes — whether or not anyone is reading, so a keep-alive sees a
@@ -17,7 +18,7 @@ namespace AspNetWebSockets.Transport.Linux;
 /// than <see cref="OutputPauseThreshold"/> bytes are queued (a Kestrel output pipe's default). All state is under one
 /// lock; waiters are completed outside it.
 /// </remarks>
-internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<ReadResult>
+internal sealed partial class EpollSocket : PipeReader, IEpollHandler
 {
     public const int InputPauseThreshold = 64 * 1024;
     public const int OutputPauseThreshold = 64 * 1024;
@@ -44,8 +45,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     private bool _cancelNextRead;
     private bool _readWaiting;
     private IThreadPoolWorkItem? _inputWaiter; // a reader waiting for input without a read (WaitForInput)
-    private ManualResetValueTaskSourceCore<ReadResult> _read;
-    private CancellationTokenRegistration _readCancellation;
+    private EpollReadWaiter? _readWaiter; // made by the first read that waits; dropped at the hand-over (DropReadWaiter)
 
     // Output: bytes [_outStart, _outEnd) of _out are unsent; a flush asked for those before _outFlushed. The writer
     // holds the tail between GetMemory and Advance (_writerHolds).
@@ -77,7 +77,6 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     {
         _loop = loop;
         _fd = fd;
-        _read.RunContinuationsAsynchronously = !inline;
         _inline = inline;
         Libc.SetNoDelay(fd);
         _slot = loop.Register(fd, Libc.EPOLLIN | Libc.EPOLLRDHUP, this);
@@ -98,6 +97,18 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
         }
     }
 
+    /// <summary>Whether the socket holds the machinery of a read that waits (an idle lean WebSocket's holds none).</summary>
+    public bool HoldsReadWaiter
+    {
+        get
+        {
+            using (_gate.Enter())
+            {
+                return _readWaiter is not null;
+            }
+        }
+    }
+
     /// <summary>Runs <paramref name="callback"/> on the thread pool when the loop sees the peer end the input (null: nobody).</summary>
     public void OnInputEnded(IThreadPoolWorkItem? callback)
     {
@@ -110,7 +121,7 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     /// <inheritdoc/>
     public void OnEvents(uint events)
     {
-        bool completeRead;
+        EpollReadWaiter? completeRead;
         bool completeFlush = false;
         bool endedNow;
         IThreadPoolWorkItem? inputWaiter;
@@ -146,9 +157,9 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
             CompleteFlush();
         }
 
-        if (completeRead)
+        if (completeRead is not null)
         {
-            CompleteRead();
+            CompleteRead(completeRead);
         }
 
         RunInputWaiter(inputWaiter);
@@ -163,7 +174,8 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
     /// </summary>
     public void Close(bool abortive)
     {
-        bool completeRead, completeFlush;
+        EpollReadWaiter? completeRead;
+        bool completeFlush;
         IThreadPoolWorkItem? inputWaiter;
         using (_gate.Enter())
         {
@@ -197,9 +209,9 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
             CompleteFlush();
         }
 
-        if (completeRead)
+        if (completeRead is not null)
         {
-            CompleteRead();
+            CompleteRead(completeRead);
         }
 
         RunInputWaiter(inputWaiter);
@@ -235,17 +247,4 @@ internal sealed partial class EpollSocket : IEpollHandler, IValueTaskSource<Read
             _outStart = _outEnd = _outFlushed = 0;
         }
     }
-
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
-    {
-        _readCancellation.Dispose();
-        ReadResult result = _read.GetResult(token);
-        _read.Reset(); // drops the result's reference to the input buffer, which may have gone back to the pool
-        return result;
-    }
-
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _read.GetStatus(token);
-
-    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _read.OnCompleted(continuation, state, token, flags);
 }

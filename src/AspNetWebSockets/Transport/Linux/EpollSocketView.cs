@@ -5,11 +5,6 @@ namespace AspNetWebSockets.Transport.Linux;
 /// HTTP): whether the view still reaches the socket (an owner's views are cut off when the socket changes hands), the one
 /// call that tells the owner the view was completed, and where a cut-off writer's bytes go.
 /// </summary>
-/// <remarks>
-/// An object of its own, referenced by the view, rather than fields of every view: the lean transport's views have no
-/// owner to tell and are never cut off, so each idle lean connection's reader and writer carry a null reference instead
-/// of these fields (56 + 64 bytes became 40 + 40 per connection).
-/// </remarks>
 /// <param name="onComplete">Called once, with <paramref name="state"/>, when the owner completes the view (not after a cut-off).</param>
 /// <param name="state">The state for <paramref name="onComplete"/>.</param>
 internal sealed class EpollSocketView(Action<object?> onComplete, object? state)

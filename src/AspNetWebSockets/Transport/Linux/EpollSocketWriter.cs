@@ -3,36 +3,36 @@ using System.IO.Pipelines;
 namespace AspNetWebSockets.Transport.Linux;
 
 /// <summary>
-/// A <see cref="PipeWriter"/> view of an <see cref="EpollSocket"/>'s output; like <see cref="EpollSocketReader"/>, one
-/// per owner, and an owned view that was cut off writes nowhere and flushes as completed.
+/// A <see cref="PipeWriter"/> view of an <see cref="EpollSocket"/>'s output for Kestrel while the connection speaks
+/// HTTP; like <see cref="EpollSocketReader"/>, once cut off it writes nowhere and flushes as completed. The WebSocket
+/// that owns the socket after the hand-over writes through <see cref="LeanTransport"/>.
 /// </summary>
 internal sealed class EpollSocketWriter : PipeWriter
 {
     private readonly EpollSocket _socket;
-    private readonly EpollSocketView? _view;
+    private readonly EpollSocketView _view;
 
     /// <param name="socket">The socket written.</param>
-    /// <param name="view">The owner's hold on this view (cut-off, completion), or null for a view that only forwards.</param>
-    public EpollSocketWriter(EpollSocket socket, EpollSocketView? view = null)
+    /// <param name="view">The owner's hold on this view (cut-off, completion).</param>
+    public EpollSocketWriter(EpollSocket socket, EpollSocketView view)
     {
         _socket = socket;
         _view = view;
     }
 
-    /// <summary>Whether the owner completed this writer (a view without an owner does not track it: always false).</summary>
-    public bool IsCompleted => _view is { IsCompleted: true };
+    /// <summary>Whether the owner completed this writer.</summary>
+    public bool IsCompleted => _view.IsCompleted;
 
     /// <summary>Detaches the view from the socket.</summary>
-    /// <exception cref="InvalidOperationException">The view has no owner, so nothing may cut it off.</exception>
-    public void CutOff() => (_view ?? throw new InvalidOperationException("A view without an owner is never cut off.")).CutOff();
+    public void CutOff() => _view.CutOff();
 
     public override bool CanGetUnflushedBytes => true;
 
-    public override long UnflushedBytes => _view is { IsCutOff: true } ? 0 : _socket.UnflushedBytes;
+    public override long UnflushedBytes => _view.IsCutOff ? 0 : _socket.UnflushedBytes;
 
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
-        if (_view is { IsCutOff: true })
+        if (_view.IsCutOff)
         {
             return _view.Sink(sizeHint);
         }
@@ -44,22 +44,22 @@ internal sealed class EpollSocketWriter : PipeWriter
 
     public override void Advance(int bytes)
     {
-        if (_view is not { IsCutOff: true })
+        if (!_view.IsCutOff)
         {
             _socket.Advance(bytes);
         }
     }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
-        => _view is { IsCutOff: true } ? new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true)) : _socket.FlushAsync(cancellationToken);
+        => _view.IsCutOff ? new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true)) : _socket.FlushAsync(cancellationToken);
 
     public override void CancelPendingFlush()
     {
-        if (_view is not { IsCutOff: true })
+        if (!_view.IsCutOff)
         {
             _socket.CancelPendingFlush();
         }
     }
 
-    public override void Complete(Exception? exception = null) => _view?.Complete();
+    public override void Complete(Exception? exception = null) => _view.Complete();
 }
