@@ -24,7 +24,8 @@
 // When that variable is 1 (any mode, e.g. rawtcp --inline-scheduling for the inline raw echo), the server checks after
 // starting that the socket engine really runs completions inline and exits with 3 if not, so no table mislabels a run.
 // Listens on 127.0.0.1 with an OS-chosen port and prints "PORT <n>" on stdout.
-// stdin commands: "gc" -> full blocking compacting GC, then prints "GC <VmRSS bytes> <managed heap bytes>";
+// stdin commands: "gc" -> full blocking compacting GC, then prints "GC <VmRSS bytes> <managed heap bytes> committed=..
+// heap=.. frag=.. jit=<methods the JIT has compiled so far>";
 // "gc-aggressive" -> the same with GCCollectionMode.Aggressive, which also gives the GC's free space back to the OS
 // (what the connections hold, without the GC's reserve: the floor an application reaches with that call);
 // "quit" (or stdin EOF) -> stops.
@@ -167,7 +168,7 @@ _ = Task.Run(() =>
             }
             Thread.Sleep(200);
             var info = GC.GetGCMemoryInfo();
-            Console.WriteLine($"GC {ReadRss()} {GC.GetTotalMemory(false)} committed={info.TotalCommittedBytes} heap={info.HeapSizeBytes} frag={info.FragmentedBytes}");
+            Console.WriteLine($"GC {ReadRss()} {GC.GetTotalMemory(false)} committed={info.TotalCommittedBytes} heap={info.HeapSizeBytes} frag={info.FragmentedBytes} jit={System.Runtime.JitInfo.GetCompiledMethodCount()}");
             Console.Out.Flush();
         }
         else if (line is "malloc" or "malloc-trim")

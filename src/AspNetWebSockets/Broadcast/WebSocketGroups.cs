@@ -44,8 +44,10 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
                 return default;
             }
 
-            if (member.Groups.Add(group))
+            if (!member.Groups.ContainsKey(group))
             {
+                var membership = new GroupMembership(connection);
+                member.Groups.Add(group, membership);
                 while (true)
                 {
                     Group g = _groups.GetOrAdd(group, static name => new Group(name));
@@ -53,7 +55,7 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
                     {
                         if (!g.Removed)
                         {
-                            g.Members.TryAdd(connection, 0);
+                            g.Members.Add(membership);
                             break;
                         }
                     }
@@ -88,9 +90,9 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         {
             lock (member)
             {
-                if (member.Groups.Remove(group))
+                if (member.Groups.Remove(group, out GroupMembership? membership))
                 {
-                    RemoveFromGroup(connection, group);
+                    RemoveFromGroup(membership, group);
                 }
             }
         }
@@ -117,7 +119,7 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         BroadcastAsync(null, data, messageType, except, cancellationToken);
 
     public IReadOnlyList<WebSocketConnection> GetLocalMembers(string group) =>
-        _groups.TryGetValue(group, out Group? g) ? g.Members.Keys.ToArray() : [];
+        _groups.TryGetValue(group, out Group? g) ? g.Members.Select(m => m.Connection).ToArray() : [];
 
     public IReadOnlyList<string> GetGroups(WebSocketConnection connection)
     {
@@ -128,7 +130,7 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
 
         lock (member)
         {
-            return member.Groups.ToArray();
+            return member.Groups.Keys.ToArray();
         }
     }
 
@@ -190,9 +192,9 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         }
         else if (_groups.TryGetValue(group, out Group? g))
         {
-            foreach (KeyValuePair<WebSocketConnection, byte> entry in g.Members)
+            foreach (GroupMembership membership in g.Members)
             {
-                SendToMember(entry.Key, message, except, target);
+                SendToMember(membership.Connection, message, except, target);
             }
         }
     }
@@ -264,9 +266,9 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         lock (member)
         {
             member.Left = true;
-            foreach (string group in member.Groups)
+            foreach ((string group, GroupMembership membership) in member.Groups)
             {
-                RemoveFromGroup(member.Connection, group);
+                RemoveFromGroup(membership, group);
             }
 
             member.Groups.Clear();
@@ -276,7 +278,7 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         member.Registration.Dispose();
     }
 
-    private void RemoveFromGroup(WebSocketConnection connection, string group)
+    private void RemoveFromGroup(GroupMembership membership, string group)
     {
         if (!_groups.TryGetValue(group, out Group? g))
         {
@@ -285,8 +287,8 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
 
         lock (g)
         {
-            g.Members.TryRemove(connection, out _);
-            if (g.Members.IsEmpty && !g.Removed)
+            g.Members.Remove(membership);
+            if (g.Members.Count == 0 && !g.Removed)
             {
                 g.Removed = true;
                 _groups.TryRemove(new KeyValuePair<string, Group>(group, g));
@@ -310,7 +312,13 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
     {
         public string Name { get; } = name;
 
-        public ConcurrentDictionary<WebSocketConnection, byte> Members { get; } = new();
+        /// <summary>
+        /// In the order they joined, as far as freed slots allow: a broadcast walks the members, and the kernel's per-socket
+        /// state of connections accepted one after another lies close together, so sending in join order rather than in
+        /// hash order took about a fifth off the CPU and the time of a 4 KiB broadcast to 10,000 connections (measured on
+        /// <c>SendToAll</c>, whose set of open connections is ordered the same way).
+        /// </summary>
+        public ConcurrentSlotSet<GroupMembership> Members { get; } = new();
 
         public bool Removed { get; set; }
     }
@@ -319,12 +327,20 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
     {
         public WebSocketConnection Connection { get; } = connection;
 
-        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, GroupMembership> Groups { get; } = new(StringComparer.Ordinal);
 
         public bool Left { get; set; }
 
         public bool CloseRegistered { get; set; }
 
         public CancellationTokenRegistration Registration { get; set; }
+    }
+
+    /// <summary>One connection's place in one group: the group's set holds it by its slot.</summary>
+    private sealed class GroupMembership(WebSocketConnection connection) : ISlotSetMember
+    {
+        public WebSocketConnection Connection { get; } = connection;
+
+        public int SetSlot { get; set; }
     }
 }

@@ -6,8 +6,9 @@ namespace AspNetWebSockets;
 /// A set of objects that know their own slot (<see cref="ISlotSetMember"/>): an array of references, a stack of free
 /// slots, and a lock for adding and removing. An item costs its slot (8 bytes; the array is between a quarter full and
 /// full), a free slot 4 bytes more while it waits on the stack, and the item's own slot number, where a
-/// <c>ConcurrentDictionary</c> costs a 40-byte node and a bucket. It holds this node's open connections: one per
-/// connection, added once and removed once.
+/// <c>ConcurrentDictionary</c> costs a 40-byte node and a bucket. It holds this node's open connections (one per
+/// connection, added once and removed once) and each group's members. Enumeration runs in slot order, which is the order
+/// of adding as long as no slot was freed and reused.
 /// </summary>
 /// <remarks>
 /// <para>
