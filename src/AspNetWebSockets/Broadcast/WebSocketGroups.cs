@@ -288,7 +288,7 @@ internal sealed partial class WebSocketGroups : IWebSocketGroups
         lock (g)
         {
             g.Members.Remove(membership);
-            if (g.Members.Count == 0 && !g.Removed)
+            if (g.Members.CurrentCount == 0 && !g.Removed)
             {
                 g.Removed = true;
                 _groups.TryRemove(new KeyValuePair<string, Group>(group, g));
