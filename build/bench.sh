@@ -8,7 +8,8 @@
 #       (~8-12 min); writes artifacts/bench/results.md. --quick: 1 round, short runs, 1,000 idle connections.
 #       --idle: scenario 5's connection counts, a fresh server for each (default 10000; at most ulimit -n less 512:
 #       19000 where one process may hold 20,000 descriptors). --servers: from ours, ours-el, ours-lean (H, lean
-#       connections), ours-lean-el (I), builtin, rawtcp, bun, ws (W, Node's ws), in round order, e.g. issue 15's
+#       connections), ours-lean-el (I), ours-lean-wks (J, H with the workstation GC), builtin, rawtcp, bun, ws (W,
+#       Node's ws), in round order, e.g. issue 15's
 #       --scenarios 4,5 --idle 10000,19000 --servers ours,ours-lean,builtin,ws,bun
 #   build/bench.sh --client c [--quick] [--scenarios 1,2,3,6] [--rounds N] [--warmup S] [--duration S] [--servers LIST]
 #       the echo scenarios 1, 2, 3 and 6 with the C epoll client; by default against A (ours), E (ours, event-loop
@@ -92,7 +93,7 @@ fi
 # Which options each mode takes, and the scenario numbers it knows.
 case "$mode" in
   echo) allowed="quick scenarios rounds warmup duration handshake-duration idle global-warmup servers"; known_scenarios="1 2 3 4 5 6 7"
-    known_servers="ours ours-el ours-lean ours-lean-el builtin rawtcp bun ws" ;;
+    known_servers="ours ours-el ours-lean ours-lean-el ours-lean-wks builtin rawtcp bun ws" ;;
   client-c) allowed="quick scenarios rounds warmup duration servers"; known_scenarios="1 2 3 6"
     known_servers="ours ours-el ours-lean ours-lean-el ours-spin0 builtin rawtcp rawtcp-inline bun" ;;
   broadcast) allowed="quick rounds conns sizes servers"; known_servers="ours ours-el ours-lean ours-lean-el builtin ws bun" ;;

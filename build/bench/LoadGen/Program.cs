@@ -9,7 +9,8 @@
 // With --event-loop, server E (BenchServers --mode ours --event-loop, with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 // in its environment: AspNetWebSockets' event-loop execution mode) runs right after A in every round.
 // --servers LIST picks the servers and their order instead: ours (A), ours-el (E), ours-lean (H: --lean, lean
-// connections, issue 15), ours-lean-el (I: --lean --event-loop), builtin (B), rawtcp (C), bun (D, needs --bun), ws (W:
+// connections, issue 15), ours-lean-el (I: --lean --event-loop), ours-lean-wks (J: H with the workstation GC,
+// DOTNET_gcServer=0, README's setting for density), builtin (B), rawtcp (C), bun (D, needs --bun), ws (W:
 // Node's ws, --ws-script build/bench/node/echo-server.js, run with node --expose-gc). Every server answers "gc" on stdin,
 // so scenario 5 (idle connections) measures every server; --idle takes one count or several (10000,19000).
 using System.Diagnostics;
@@ -119,7 +120,7 @@ sealed class Options
     public string NodeCommand = "node";
     /// <summary>The servers and their order (--servers); null: A, [E,] B, C[, D] from the other options.</summary>
     public List<string>? Servers;
-    public static readonly string[] KnownServers = ["ours", "ours-el", "ours-lean", "ours-lean-el", "builtin", "rawtcp", "bun", "ws"];
+    public static readonly string[] KnownServers = ["ours", "ours-el", "ours-lean", "ours-lean-el", "ours-lean-wks", "builtin", "rawtcp", "bun", "ws"];
     public bool EventLoop;
     public int Rounds = 3;
     public double Warmup = 1.0, Duration = 3.0, HandshakeDuration = 2.0, GlobalWarmup = 2.0;
@@ -210,7 +211,7 @@ sealed class ServerProcess : IDisposable
     public string Mode { get; }
     public bool IsWebSocket => Mode != "rawtcp";
     /// <summary>Only BenchServers maps /echo-deflate (scenario 7).</summary>
-    public bool HasDeflateEndpoint => Mode is "ours" or "ours-el" or "ours-lean" or "ours-lean-el" or "builtin";
+    public bool HasDeflateEndpoint => Mode is "ours" or "ours-el" or "ours-lean" or "ours-lean-el" or "ours-lean-wks" or "builtin";
     /// <summary>Every server answers "gc" on stdin (Bun and Node too), so every one takes part in scenario 5.</summary>
     public bool CanReportHeap => true;
 
@@ -222,7 +223,7 @@ sealed class ServerProcess : IDisposable
         // E is A's server in the event-loop mode; the runtime reads the inline-completions switch once, at the first
         // socket, so it goes into the child's environment as well (the server checks it took effect). H and I are A and
         // E with lean connections (--lean).
-        string serverMode = mode is "ours-el" or "ours-lean" or "ours-lean-el" ? "ours" : mode;
+        string serverMode = mode is "ours-el" or "ours-lean" or "ours-lean-el" or "ours-lean-wks" ? "ours" : mode;
         var psi = mode == "bun"
             ? new ProcessStartInfo(o.BunCommand!) { ArgumentList = { o.BunScript! } }
             : mode == "ws"
@@ -230,7 +231,8 @@ sealed class ServerProcess : IDisposable
             : command.EndsWith(".dll")
             ? new ProcessStartInfo("dotnet") { ArgumentList = { command, "--mode", serverMode } }
             : new ProcessStartInfo(command) { ArgumentList = { "--mode", serverMode } };
-        if (mode is "ours-lean" or "ours-lean-el") psi.ArgumentList.Add("--lean");
+        if (mode is "ours-lean" or "ours-lean-el" or "ours-lean-wks") psi.ArgumentList.Add("--lean");
+        if (mode is "ours-lean-wks") psi.Environment["DOTNET_gcServer"] = "0";
         // I runs one event loop, as Bun runs its server on one thread (WebSocketEventLoopOptions.LoopCount).
         if (mode is "ours-lean-el") { psi.ArgumentList.Add("--loops"); psi.ArgumentList.Add("1"); }
         if (mode is "ours-el" or "ours-lean-el")
@@ -828,6 +830,7 @@ static class Report
         ("ours-el", "E", "E ours event-loop", "E = A in the event-loop mode (UseWebSocketEventLoop(): inline scheduling, inline socket completions)"),
         ("ours-lean", "H", "H ours lean", "H = A with lean connections (LeanConnections: our epoll transport; after the 101 the socket goes to the WebSocket and the HTTP request ends)"),
         ("ours-lean-el", "I", "I ours lean event-loop", "I = H in the event-loop mode, on one event loop (LoopCount = 1), as Bun runs on one thread"),
+        ("ours-lean-wks", "J", "J ours lean, workstation GC", "J = H with the workstation GC (DOTNET_gcServer=0), the setting README names for density"),
         ("builtin", "B", "B built-in", "B = ASP.NET Core UseWebSockets"),
         ("rawtcp", "C", "C raw TCP", "C = Kestrel raw TCP echo (no HTTP/WebSocket; in scenario 5 its connections have echoed 7 raw bytes; n/a for scenario 7, which needs the permessage-deflate handshake)"),
         ("bun", "D", "D Bun", "D = Bun's Bun.serve (uWebSockets), build/bench/bun/echo.js; n/a for scenario 7 (no deflate endpoint); its heap is JavaScriptCore's"),
@@ -839,7 +842,7 @@ static class Report
     {
         ("ours", "builtin"), ("ours", "rawtcp"), ("ours", "bun"), ("ours-el", "bun"), ("ours-el", "ours"),
         ("ours-lean", "ours"), ("ours-lean-el", "ours"), ("ours-lean-el", "ours-el"), ("ours-lean", "builtin"), ("ours-lean", "bun"), ("ours-lean-el", "bun"),
-        ("ours-lean", "ws"), ("ours", "ws"),
+        ("ours-lean", "ws"), ("ours", "ws"), ("ours-lean-wks", "ours-lean"), ("ours-lean-wks", "ws"), ("ours-lean-wks", "bun"),
     };
 
     public static string Build(Options o, List<Result> results, TimeSpan elapsed)
