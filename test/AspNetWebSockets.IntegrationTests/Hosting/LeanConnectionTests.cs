@@ -111,6 +111,39 @@ public sealed class LeanConnectionTests
     }
 
     [Fact]
+    public async Task After_a_wait_for_input_the_receive_runs_in_the_handlers_execution_context()
+    {
+        // A lean socket runs ReadAllAsync's wait as a work item on its loop (or the thread pool): the receive it resumes,
+        // and what that receive logs, must still see the handler's AsyncLocal values, as after an await.
+        var scope = new AsyncLocal<string>();
+        var violations = new System.Collections.Concurrent.ConcurrentQueue<string?>();
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestApp app = await TestApp.StartAsync(
+            TransportMode.KestrelLean,
+            a => a.MapWebSocket("/context", async (WebSocketConnection socket) =>
+            {
+                scope.Value = "handler";
+                await using IAsyncEnumerator<WebSocketMessage> messages = socket.ReadAllAsync().GetAsyncEnumerator();
+                ValueTask<bool> next = messages.MoveNextAsync();
+                waiting.TrySetResult();
+                while (await next)
+                {
+                    next = messages.MoveNextAsync();
+                }
+            }),
+            services: s => s.AddLogging(l => l.AddProvider(new ContextLoggerProvider(() => scope.Value, violations))));
+        using RawWebSocketClient client = await RawWebSocketClient.ConnectAsync(app.HttpAddress, "/context");
+        await waiting.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await Task.Delay(100, Ct); // the handler is waiting for input now, with nothing buffered
+
+        // A reserved opcode, which the receive the wait resumes logs as a violation (and closes with 1002).
+        await client.SendAsync(new byte[] { 0x83, 0x80, 1, 2, 3, 4 }, Ct);
+        Assert.Equal(1002, await client.ReadUntilCloseAsync());
+        await HostingAssert.EventuallyAsync(() => !violations.IsEmpty, "the server logged no protocol violation");
+        Assert.All(violations, context => Assert.Equal("handler", context));
+    }
+
+    [Fact]
     public async Task A_cancelled_wait_for_the_next_message_ends_that_enumeration_only_and_the_socket_reads_on()
     {
         // The token of ReadAllAsync ends a wait for the next message on a lean socket (whether it cancels before or after the
@@ -395,5 +428,28 @@ public sealed class LeanConnectionTests
         public bool Disposed { get; private set; }
 
         public void Dispose() => Disposed = true;
+    }
+
+    /// <summary>Records, for every ProtocolViolation the library logs, the value <paramref name="context"/> reads at that moment.</summary>
+    private sealed class ContextLoggerProvider(Func<string?> context, System.Collections.Concurrent.ConcurrentQueue<string?> violations) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => categoryName == "AspNetWebSockets" ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Name == "ProtocolViolation")
+            {
+                violations.Enqueue(context());
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }
