@@ -60,15 +60,17 @@ internal sealed class FrameSender
     /// <remarks>
     /// When nobody else is sending (the common case: one handler echoing) both locks are free and the flush completes
     /// synchronously, so a plain send finishes without an async state machine, taking and releasing both locks with one
-    /// compare-exchange each; otherwise it falls back to waiting in turn.
+    /// compare-exchange each; otherwise it falls back to waiting in turn. Such a send hands its bytes to the transport
+    /// before it returns, so it leaves <see cref="BufferedAmount"/> alone (two interlocked operations less per message)
+    /// unless its flush has to wait.
     /// </remarks>
     public ValueTask SendMessageAsync(in OutgoingFrame frame, bool encode, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
         long length = frame.PayloadLength;
-        Reserve(length);
-        if (encode || !_locks.TryEnterBoth())
+        if (encode || !WithinLimit(length) || !_locks.TryEnterBoth())
         {
+            Reserve(length);
             return SendMessageInTurnAsync(frame, encode, cancellationToken);
         }
 
@@ -81,17 +83,18 @@ internal sealed class FrameSender
         }
         catch
         {
-            ReleaseBoth(length);
+            _locks.ExitBoth(this);
             throw;
         }
 
         if (!flush.IsCompletedSuccessfully)
         {
+            Interlocked.Add(ref _bufferedAmount, length); // until the transport takes the bytes
             return CompleteMessageAsync(flush, length);
         }
 
         Settings.Metrics?.Sent(length, endOfMessage: true);
-        ReleaseBoth(length);
+        _locks.ExitBoth(this);
         return default;
     }
 
@@ -203,12 +206,6 @@ internal sealed class FrameSender
         }
     }
 
-    private void ReleaseBoth(long payloadLength)
-    {
-        _locks.ExitBoth(this);
-        Interlocked.Add(ref _bufferedAmount, -payloadLength);
-    }
-
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CompleteMessageAsync(ValueTask flush, long payloadLength)
     {
@@ -219,7 +216,8 @@ internal sealed class FrameSender
         }
         finally
         {
-            ReleaseBoth(payloadLength);
+            _locks.ExitBoth(this);
+            Interlocked.Add(ref _bufferedAmount, -payloadLength);
         }
     }
 
@@ -374,6 +372,13 @@ internal sealed class FrameSender
     /// that would take it over the limit drops the connection instead (1008): the peer is not reading, and waiting
     /// would hold the sender and the memory.
     /// </summary>
+    /// <summary>Whether a send of <paramref name="count"/> bytes now leaves the slow-consumer limit alone (see <see cref="Reserve"/>).</summary>
+    private bool WithinLimit(long count)
+    {
+        WebSocketConnectionSettings settings = Settings;
+        return settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop || Interlocked.Read(ref _bufferedAmount) + count <= settings.MaxBufferedAmount;
+    }
+
     private void Reserve(long count)
     {
         long buffered = Interlocked.Add(ref _bufferedAmount, count);

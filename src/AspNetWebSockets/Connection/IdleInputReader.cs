@@ -68,7 +68,7 @@ internal struct IdleInputReader
     /// is the event the last receive decoded but left for the receive loop, read once the slot is held; if there is one,
     /// nothing is consumed. Arriving bytes are recorded in <paramref name="keepAlive"/>; pongs in <paramref name="roundTrip"/>.
     /// </summary>
-    public Outcome Peek(PipeReader input, WebSocketProtocol protocol, ref RoundTripClock roundTrip, WebSocketMetrics? metrics, long now, ref ReceiveSlot slot, ref KeepAliveClock keepAlive, ref readonly ProtocolEvent leftForReceiveLoop)
+    public Outcome Peek(PipeReader input, WebSocketProtocol protocol, ref RoundTripClock roundTrip, WebSocketMetrics? metrics, ref ReceiveSlot slot, ref KeepAliveClock keepAlive, ref readonly ProtocolEvent leftForReceiveLoop)
     {
         if (!slot.TryEnterPeek())
         {
@@ -95,7 +95,7 @@ internal struct IdleInputReader
             {
                 // Growth proves life. Unread bytes that do not grow prove nothing either way: a pong may be queued
                 // behind them (or held back by a full input buffer), so the backlog is ours, not the peer's silence.
-                keepAlive.Received(now);
+                keepAlive.Received();
             }
 
             // Unread messages before the end stay readable: the application decides when to read them.

@@ -49,7 +49,7 @@ internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protoc
         ReadOnlySequence<byte> data = read.Buffer;
         if (!data.IsEmpty)
         {
-            keepAlive.Received(Environment.TickCount64);
+            keepAlive.Received();
         }
 
         var reader = new SequenceReader<byte>(data);
@@ -98,7 +98,7 @@ internal readonly struct InputDecoder(PipeReader input, WebSocketProtocol protoc
             return Progress.NotStarted;
         }
 
-        keepAlive.Received(Environment.TickCount64);
+        keepAlive.Received();
         message.Reset();
         var reader = new SequenceReader<byte>(data);
         long maxMessageSize = protocol.Limits.MaxMessageSize;

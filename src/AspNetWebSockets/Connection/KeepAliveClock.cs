@@ -10,6 +10,7 @@ internal struct KeepAliveClock(long openedAt)
 {
     private long _lastReceived = openedAt;
     private long _pingSentAt;
+    private int _arrived; // 1: bytes arrived since the last tick, which dates them
 
     /// <summary>What a tick calls for.</summary>
     public enum Verdict : byte
@@ -24,8 +25,18 @@ internal struct KeepAliveClock(long openedAt)
         TimedOut,
     }
 
-    /// <summary>Records that bytes arrived at <paramref name="now"/> (<see cref="Environment.TickCount64"/> milliseconds).</summary>
-    public void Received(long now) => Volatile.Write(ref _lastReceived, now);
+    /// <summary>
+    /// Records that bytes arrived. The next tick dates them, so they count as arrived up to one heartbeat period late
+    /// (a quarter of the interval at most, see <see cref="WebSocketHeartbeat.PeriodFor"/>), which can only delay a ping:
+    /// this runs for every message, and a flag costs less than reading the clock.
+    /// </summary>
+    public void Received()
+    {
+        if (Volatile.Read(ref _arrived) == 0)
+        {
+            Volatile.Write(ref _arrived, 1); // written only when it changes: a busy connection does not dirty the line
+        }
+    }
 
     /// <summary>
     /// Decides what the heartbeat tick at <paramref name="now"/> does under the connection's keep-alive
@@ -37,6 +48,12 @@ internal struct KeepAliveClock(long openedAt)
         if (interval == System.Threading.Timeout.InfiniteTimeSpan)
         {
             return Verdict.Nothing;
+        }
+
+        // Exchanged, not read and cleared: an arrival between the two would be lost.
+        if (Interlocked.Exchange(ref _arrived, 0) != 0)
+        {
+            Volatile.Write(ref _lastReceived, now);
         }
 
         long lastReceived = Volatile.Read(ref _lastReceived);

@@ -18,7 +18,7 @@ public sealed partial class WebSocketConnection
             return;
         }
 
-        switch (_idleInput.Peek(Input, Engine, ref _roundTrip, Metrics, now, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
+        switch (_idleInput.Peek(Input, Engine, ref _roundTrip, Metrics, ref _receiveSlot, ref _keepAlive, in _pendingEvent))
         {
             case IdleInputReader.Outcome.PeerGone:
                 Terminate(AbnormalClosure, graceful: false);

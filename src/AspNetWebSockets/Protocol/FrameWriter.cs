@@ -6,8 +6,8 @@ namespace AspNetWebSockets.Protocol;
 
 /// <summary>
 /// Writes RFC 6455 §5.2 frames. Headers go into spans; whole frames go into an <see cref="IBufferWriter{T}"/>
-/// (a PipeWriter in production), copying (and, in the client role, masking) the payload in writer-sized chunks
-/// so a large message never needs one contiguous buffer. Only the bytes written are ever advanced: no pooled
+/// (a PipeWriter in production), copying (and, in the client role, masking) the payload behind the header when the
+/// writer's span holds both, else in writer-sized chunks so a large message never needs one contiguous buffer. Only the bytes written are ever advanced: no pooled
 /// memory beyond them reaches the wire (ADVISORIES #7).
 /// </summary>
 internal static class FrameWriter
@@ -55,7 +55,18 @@ internal static class FrameWriter
     {
         bool masked = role == WebSocketRole.Client;
         int maskKey = masked ? NewMaskKey() : 0;
-        WriteHeader(writer, opcode, fin, reservedBits, payload.Length, masked, maskKey);
+        Span<byte> span = writer.GetSpan(FrameReader.MaxHeaderSize);
+        int headerSize = WriteHeader(span, opcode, fin, reservedBits, payload.Length, masked, maskKey);
+        if (span.Length - headerSize >= payload.Length)
+        {
+            // The usual case for small messages: the frame fits the writer's span, so it takes one GetSpan and one
+            // Advance (each a call through the writer, and on our sockets a lock) rather than two of each.
+            CopyPayload(payload, span[headerSize..], masked, maskKey, 0);
+            writer.Advance(headerSize + payload.Length);
+            return;
+        }
+
+        writer.Advance(headerSize);
         WritePayload(writer, payload, masked, maskKey, 0);
     }
 
@@ -98,19 +109,23 @@ internal static class FrameWriter
         {
             Span<byte> destination = writer.GetSpan();
             int count = Math.Min(destination.Length, payload.Length);
-            if (masked)
-            {
-                offset = Masking.Copy(payload[..count], destination, maskKey, offset);
-            }
-            else
-            {
-                payload[..count].CopyTo(destination);
-            }
-
+            offset = CopyPayload(payload[..count], destination, masked, maskKey, offset);
             writer.Advance(count);
             payload = payload[count..];
         }
 
+        return offset;
+    }
+
+    /// <summary>Copies payload bytes into a frame, masking them in the client role; returns the masking offset after them.</summary>
+    private static int CopyPayload(ReadOnlySpan<byte> payload, Span<byte> destination, bool masked, int maskKey, int offset)
+    {
+        if (masked)
+        {
+            return Masking.Copy(payload, destination, maskKey, offset);
+        }
+
+        payload.CopyTo(destination);
         return offset;
     }
 }

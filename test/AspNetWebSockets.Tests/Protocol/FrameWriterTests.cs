@@ -263,6 +263,45 @@ public class FrameWriterTests
         }
     }
 
+    // A frame that fits the span the writer hands out is written with one GetSpan and one Advance (on our sockets each
+    // takes a lock); one that does not is written in chunks, and both read back the same (masked or not).
+    [Theory]
+    [InlineData(WebSocketRole.Server, 64, 1)]
+    [InlineData(WebSocketRole.Client, 64, 1)]
+    [InlineData(WebSocketRole.Server, 4092, 1)] // a 4-byte header and 4,092 bytes fill the 4,096-byte span exactly
+    [InlineData(WebSocketRole.Server, 4093, 2)] // one byte more: the header, then the payload in a span of its own
+    [InlineData(WebSocketRole.Client, 10_000, 4)]
+    public void Small_frames_take_one_span(Enum roleValue, int length, int expectedCalls)
+    {
+        var role = (WebSocketRole)roleValue;
+        byte[] payload = RandomBytes(length, length);
+        var writer = new FixedSpanWriter(4096);
+        FrameWriter.WriteFrame(writer, role, WebSocketOpcode.Binary, true, 0, payload);
+
+        Assert.Equal(expectedCalls, writer.Calls);
+        AssertExactFrame(writer.Written, role, payload);
+    }
+
+    /// <summary>Hands out spans of one fixed size (at least what is asked), counting GetSpan/Advance pairs.</summary>
+    private sealed class FixedSpanWriter(int spanSize) : IBufferWriter<byte>
+    {
+        private readonly ArrayBufferWriter<byte> _inner = new();
+
+        public int Calls { get; private set; }
+
+        public byte[] Written => _inner.WrittenSpan.ToArray();
+
+        public void Advance(int count) => _inner.Advance(count);
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Calls++;
+            return _inner.GetMemory(Math.Max(sizeHint, spanSize))[..Math.Max(sizeHint, spanSize)];
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+    }
+
     private static void AssertExactFrame(byte[] written, WebSocketRole role, byte[] payload)
     {
         bool masked = role == WebSocketRole.Client;

@@ -9,16 +9,13 @@ internal sealed unsafe partial class EpollSocket
     private const int MinimumWriteBuffer = 4096;
 
     /// <summary>Bytes written (advanced) and not flushed yet.</summary>
-    public long UnflushedBytes
-    {
-        get
-        {
-            using (_gate.Enter())
-            {
-                return _outEnd - _outFlushed;
-            }
-        }
-    }
+    /// <remarks>
+    /// Read without the gate (it is asked for on every corked send, see <see cref="OutputCork"/>): the writer asks, and only
+    /// the writer moves the two positions apart. Other threads only reset them together — when all was sent, which cannot
+    /// happen while the writer has unflushed bytes, or when a failure or a close drops the buffer, after which the value
+    /// no longer matters (the next flush reports the failure).
+    /// </remarks>
+    public long UnflushedBytes => Volatile.Read(ref _outEnd) - Volatile.Read(ref _outFlushed);
 
     /// <summary>Memory to write at least <paramref name="sizeHint"/> bytes into, at the tail of the output queue.</summary>
     public Memory<byte> GetMemory(int sizeHint)
