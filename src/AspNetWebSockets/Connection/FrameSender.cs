@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
@@ -399,7 +400,11 @@ internal sealed class FrameSender
         WebSocketReadyState state = _protocol.State;
         if (state != WebSocketReadyState.Open)
         {
-            throw new WebSocketException(WebSocketError.InvalidState, $"The WebSocket is {state}; no more messages can be sent.");
+            ThrowNotOpen(state); // a call of its own, so this check inlines into every send
         }
     }
+
+    [DoesNotReturn]
+    private static void ThrowNotOpen(WebSocketReadyState state) =>
+        throw new WebSocketException(WebSocketError.InvalidState, $"The WebSocket is {state}; no more messages can be sent.");
 }
