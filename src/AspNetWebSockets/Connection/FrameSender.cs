@@ -368,11 +368,6 @@ internal sealed class FrameSender
         }
     }
 
-    /// <summary>
-    /// Counts a send's bytes into <see cref="BufferedAmount"/>. Under <see cref="WebSocketSlowConsumerPolicy.Drop"/>, a send
-    /// that would take it over the limit drops the connection instead (1008): the peer is not reading, and waiting
-    /// would hold the sender and the memory.
-    /// </summary>
     /// <summary>Whether a send of <paramref name="count"/> bytes now leaves the slow-consumer limit alone (see <see cref="Reserve"/>).</summary>
     private bool WithinLimit(long count)
     {
@@ -380,6 +375,11 @@ internal sealed class FrameSender
         return settings.SlowConsumerPolicy != WebSocketSlowConsumerPolicy.Drop || Interlocked.Read(ref _bufferedAmount) + count <= settings.MaxBufferedAmount;
     }
 
+    /// <summary>
+    /// Counts a send's bytes into <see cref="BufferedAmount"/>. Under <see cref="WebSocketSlowConsumerPolicy.Drop"/>, a send
+    /// that would take it over the limit drops the connection instead (1008): the peer is not reading, and waiting
+    /// would hold the sender and the memory.
+    /// </summary>
     private void Reserve(long count)
     {
         long buffered = Interlocked.Add(ref _bufferedAmount, count);

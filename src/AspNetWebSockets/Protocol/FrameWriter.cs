@@ -7,8 +7,8 @@ namespace AspNetWebSockets.Protocol;
 /// <summary>
 /// Writes RFC 6455 §5.2 frames. Headers go into spans; whole frames go into an <see cref="IBufferWriter{T}"/>
 /// (a PipeWriter in production), copying (and, in the client role, masking) the payload behind the header when the
-/// writer's span holds both, else in writer-sized chunks so a large message never needs one contiguous buffer. Only the bytes written are ever advanced: no pooled
-/// memory beyond them reaches the wire (ADVISORIES #7).
+/// writer's span holds both, else in writer-sized chunks so a large message never needs one contiguous buffer. Only the
+/// bytes written are ever advanced: no pooled memory beyond them reaches the wire (ADVISORIES #7).
 /// </summary>
 internal static class FrameWriter
 {
